@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small, sharp helpers shared by every module (internal, not installed). */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <sys/types.h>
+#include <fcntl.h>
+
+G_BEGIN_DECLS
+
+/* ---- files ------------------------------------------------------------ */
+
+/* Read a small attribute file with open/read/close and no stdio: sysfs
+ * attributes come back whole from one read.  Returns the byte count (>= 0)
+ * with buf NUL-terminated, or -errno.  dirfd may be AT_FDCWD. */
+gssize ic_read_attr_at(int dirfd, const char *name, char *buf, gsize size);
+/* Same, trailing whitespace/newlines stripped. */
+gssize ic_read_attr_stripped_at(int dirfd, const char *name, char *buf, gsize size);
+
+/* Whole file into a new buffer, at most max_size bytes (bigger is an error:
+ * IC_ERROR_IO naming the path).  *len_out may be NULL. */
+gboolean ic_read_file(const char *path, gsize max_size, char **contents,
+                      gsize *len_out, GError **error);
+
+/* Write path atomically: temp file in the same directory, fsync, rename,
+ * fsync of the directory.  Keeps mode and owner of an existing file; new
+ * files get mode 0644. */
+gboolean ic_write_file_atomic(const char *path, const char *data, gsize len,
+                              GError **error);
+
+/* Write a short string to a sysfs-like attribute (one write(2)).  On
+ * failure the GError names the path and errno text. */
+gboolean ic_write_attr(const char *path, const char *value, GError **error);
+
+/* mkdir -p with mode. */
+gboolean ic_mkdir_p(const char *path, int mode, GError **error);
+
+/* ---- strings & numbers ------------------------------------------------- */
+
+/* Strict integer parsing: whole string (after trimming whitespace) must be
+ * a number in range; base 0 accepts 0x.  FALSE on garbage. */
+gboolean ic_parse_int64(const char *text, int base, gint64 min, gint64 max, gint64 *out);
+gboolean ic_parse_uint64(const char *text, int base, guint64 max, guint64 *out);
+/* "on"/"off", "yes"/"no", "true"/"false", "1"/"0" -> 1/0, else -1. */
+int ic_parse_bool_word(const char *text);
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Pretty JSON of node, with a trailing newline, to stdout. */
+void ic_json_print(JsonNode *node);
+char *ic_json_to_string(JsonNode *node, gboolean pretty);
+/* Start an object {"schema": "iommuctl.<kind>", "version": N, ...}. */
+JsonBuilder *ic_json_begin_document(const char *kind, int version);
+/* Add key: string, or null when value is NULL. */
+void ic_json_add_string_or_null(JsonBuilder *b, const char *key, const char *value);
+
+typedef enum {
+  IC_COLOR_RESET, IC_COLOR_BOLD, IC_COLOR_RED, IC_COLOR_GREEN,
+  IC_COLOR_YELLOW, IC_COLOR_BLUE, IC_COLOR_GREY,
+} IcColor;
+/* ANSI sequence when enabled, "" otherwise. */
+const char *ic_color(gboolean enabled, IcColor color);
+
+G_END_DECLS

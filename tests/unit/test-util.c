@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <iommuctl/iommuctl.h>
+#include <iommuctl/pciaddr.h>
+#include "util/ic-util.h"
+
+#include <glib/gstdio.h>
+
+static void
+test_pci_addr_parse(void)
+{
+  IcPciAddr a;
+  char buf[IC_PCI_ADDR_STRLEN];
+  g_assert_true(ic_pci_addr_parse("0000:01:00.0", &a, NULL));
+  g_assert_cmpstr(ic_pci_addr_format(&a, buf), ==, "0000:01:00.0");
+  g_assert_true(ic_pci_addr_parse("3b:1F.7", &a, NULL));
+  g_assert_cmpstr(ic_pci_addr_format(&a, buf), ==, "0000:3b:1f.7");
+  g_assert_true(ic_pci_addr_parse("pci_0001_02_03_4", &a, NULL));
+  g_assert_cmpstr(ic_pci_addr_format(&a, buf), ==, "0001:02:03.4");
+  g_assert_true(ic_pci_addr_parse("10000:00:00.0", &a, NULL));
+  g_assert_cmpstr(ic_pci_addr_format(&a, buf), ==, "10000:00:00.0");
+
+  const char *bad[] = {"", "0000:01:00", "0000:01:20.0", "0000:01:00.8", "zz:00.0",
+                       "0000:100:00.0", "0000:01:00.0x", ":01:00.0", "1:2:3:4.0", NULL};
+  for (int i = 0; bad[i]; i++) {
+    g_autoptr(GError) err = NULL;
+    g_assert_false(ic_pci_addr_parse(bad[i], &a, &err));
+    g_assert_error(err, IC_ERROR, IC_ERROR_INVALID_ARG);
+    g_assert_cmpint(ic_error_exit_status(err), ==, IC_EXIT_USAGE);
+  }
+}
+
+static void
+test_parse_numbers(void)
+{
+  gint64 v;
+  guint64 u;
+  g_assert_true(ic_parse_int64(" -1\n", 10, -1, 100, &v));
+  g_assert_cmpint(v, ==, -1);
+  g_assert_false(ic_parse_int64("12abc", 10, 0, 100, &v));
+  g_assert_false(ic_parse_int64("101", 10, 0, 100, &v));
+  g_assert_true(ic_parse_uint64("0x10", 0, 0xff, &u));
+  g_assert_cmpuint(u, ==, 16);
+  g_assert_false(ic_parse_uint64("-3", 0, 0xff, &u));
+  g_assert_cmpint(ic_parse_bool_word("On"), ==, 1);
+  g_assert_cmpint(ic_parse_bool_word("no"), ==, 0);
+  g_assert_cmpint(ic_parse_bool_word("maybe"), ==, -1);
+}
+
+static void
+test_context_paths(void)
+{
+  g_autoptr(IcContext) ctx = ic_context_new();
+  g_autofree char *p1 = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
+  g_assert_cmpstr(p1, ==, "/sys/bus/pci/devices");
+  ic_context_set_sysfs_root(ctx, "/tmp/fx");
+  g_autofree char *p2 = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
+  g_assert_cmpstr(p2, ==, "/tmp/fx/sys/bus/pci/devices");
+  g_autofree char *p3 = ic_context_proc_path(ctx, "/proc/cmdline");
+  g_assert_cmpstr(p3, ==, "/tmp/fx/proc/cmdline");
+  ic_context_set_proc_root(ctx, "/tmp/pr");
+  ic_context_set_sysfs_root(ctx, "/tmp/other");
+  g_autofree char *p4 = ic_context_proc_path(ctx, "/proc/cmdline");
+  g_assert_cmpstr(p4, ==, "/tmp/pr/proc/cmdline");
+}
+
+static void
+test_files(void)
+{
+  g_autofree char *dir = g_dir_make_tmp("ic-util-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, "f", NULL);
+  g_autoptr(GError) err = NULL;
+  g_assert_true(ic_write_file_atomic(path, "hello\n", 6, &err));
+  g_assert_no_error(err);
+  char buf[8];
+  g_assert_cmpint(ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf), ==, 5);
+  g_assert_cmpstr(buf, ==, "hello");
+  /* a read larger than the buffer is cut, never overflows */
+  char tiny[4];
+  g_assert_cmpint(ic_read_attr_at(AT_FDCWD, path, tiny, sizeof tiny), ==, 3);
+  g_assert_cmpstr(tiny, ==, "hel");
+  g_autofree char *contents = NULL;
+  g_assert_false(ic_read_file(path, 3, &contents, NULL, &err));
+  g_assert_error(err, IC_ERROR, IC_ERROR_IO);
+  g_clear_error(&err);
+  g_assert_true(ic_read_file(path, 100, &contents, NULL, &err));
+  g_assert_cmpstr(contents, ==, "hello\n");
+  g_assert_cmpint(ic_read_attr_at(AT_FDCWD, "/nonexistent/x", buf, sizeof buf), ==, -ENOENT);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/util/pci-addr", test_pci_addr_parse);
+  g_test_add_func("/util/numbers", test_parse_numbers);
+  g_test_add_func("/util/context-paths", test_context_paths);
+  g_test_add_func("/util/files", test_files);
+  return g_test_run();
+}
