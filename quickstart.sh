@@ -35,7 +35,7 @@ case "$mode" in
     exec ./build/src/cli/iommuctl report
     ;;
   test)
-    install_packages .ci/packages.d/base.txt .ci/packages.d/test.txt
+    install_packages .ci/packages.d/base.txt .ci/packages.d/test*.txt
     build build
     exec tests/run-all build
     ;;
