@@ -1,0 +1,64 @@
+# shellcheck shell=sh
+# Helpers for tests that run iommuctl inside a real Linux guest booted by the
+# workplace harness (guest-run).  Source this file from a test script.
+#
+#   ic_guest_require            fail (exit 1) when guest-run or QEMU is missing,
+#                               unless IOMMUCTL_ALLOW_SKIP=1 (then exit 77)
+#   ic_guest_bundle DIR         copy $IOMMUCTL, every shared library it needs,
+#                               the dynamic loader and pci.ids into DIR; the
+#                               guest then runs /opt/ic/iommuctl (a wrapper)
+#   ic_guest_run ARGS...        guest-run with the bundle added at /opt/ic
+#                               (builds it once per test in $IC_GUEST_TMP)
+#
+# The guest is busybox only: the bundle is what makes a dynamically linked
+# iommuctl (GLib, libxml2, libpci, SQLite, json-glib) run there unchanged.
+
+: "${IOMMUCTL:?IOMMUCTL must point at the iommuctl binary}"
+: "${IOMMUCTL_SHARED_DIR:=/work/shared}"
+IC_GUEST_RUN=${IC_GUEST_RUN:-$IOMMUCTL_SHARED_DIR/tools/guest-run}
+
+ic_guest_fail_or_skip() {
+  if [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ]; then
+    echo "SKIP: $*" >&2
+    exit 77
+  fi
+  echo "FAIL: $* (set IOMMUCTL_ALLOW_SKIP=1 to skip outside CI)" >&2
+  exit 1
+}
+
+ic_guest_require() {
+  [ -x "$IC_GUEST_RUN" ] || ic_guest_fail_or_skip "guest-run not found at $IC_GUEST_RUN"
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || ic_guest_fail_or_skip "qemu-system-x86_64 is not installed"
+  ls /boot/vmlinuz-* >/dev/null 2>&1 || ic_guest_fail_or_skip "no guest kernel in /boot (linux-image-amd64)"
+  [ -e /bin/busybox ] || ic_guest_fail_or_skip "busybox-static is not installed"
+}
+
+ic_guest_bundle() {
+  dir=$1
+  mkdir -p "$dir/bin" "$dir/lib"
+  cp -L "$IOMMUCTL" "$dir/bin/iommuctl"
+  # every library ldd resolves, plus the loader itself
+  ldd "$IOMMUCTL" | awk '/=> \//{print $3} /^[[:space:]]*\/.*ld-linux/{print $1}' | sort -u |
+    while read -r lib; do cp -L "$lib" "$dir/lib/"; done
+  loader=$(ldd "$IOMMUCTL" | awk '/ld-linux/{for(i=1;i<=NF;i++) if ($i ~ /^\//) {print $i; exit}}')
+  [ -n "$loader" ] || { echo "ic_guest_bundle: no dynamic loader found for $IOMMUCTL" >&2; return 1; }
+  cp -L "$loader" "$dir/lib/ld.so"
+  pci_ids=${IOMMUCTL_PCI_IDS:-/usr/share/misc/pci.ids}
+  [ -r "$pci_ids" ] && cp -L "$pci_ids" "$dir/pci.ids"
+  cat > "$dir/iommuctl" <<'WRAP'
+#!/bin/sh
+# iommuctl with its own libraries (the guest has none of them)
+export IOMMUCTL_PCI_IDS=/opt/ic/pci.ids
+exec /opt/ic/lib/ld.so --library-path /opt/ic/lib /opt/ic/bin/iommuctl "$@"
+WRAP
+  chmod +x "$dir/iommuctl"
+}
+
+ic_guest_run() {
+  ic_guest_require
+  : "${IC_GUEST_TMP:=$(mktemp -d "${TMPDIR:-/tmp}/ic-guest.XXXXXX")}"
+  if [ ! -x "$IC_GUEST_TMP/ic/iommuctl" ]; then
+    ic_guest_bundle "$IC_GUEST_TMP/ic" || return 1
+  fi
+  "$IC_GUEST_RUN" -q -f "$IC_GUEST_TMP/ic:/opt/ic" "$@"
+}
