@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The QEMU layer: a QMP client, the capability probe of a QEMU binary, the
+ * argv model, and (see the second half) the command line a domain XML means,
+ * per-host-bridge IOMMU bypass and `iommuctl run`. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <iommuctl/context.h>
+#include <iommuctl/error.h>
+
+G_BEGIN_DECLS
+
+/* ======================================================================
+ * QMP client
+ * ====================================================================== */
+
+/* One QEMU process started by us with a private QMP socket.  Freeing it
+ * kills the process (SIGKILL if it did not quit) and removes its private
+ * directory. */
+typedef struct IcQmp IcQmp;
+
+/* Start argv[0] with argv[1..] plus "-qmp unix:<private>,server=on,wait=off",
+ * connect, negotiate capabilities.  If QEMU exits before the socket answers,
+ * the error (IC_ERROR_FAILED) carries QEMU's own stderr text.  timeout_ms
+ * bounds the wait for the socket and every later reply. */
+IcQmp *ic_qmp_spawn(const char *const *argv, guint timeout_ms, GError **error);
+/* Run one command; returns the "return" member (new ref).  A QMP error
+ * becomes IC_ERROR_FAILED with QEMU's "desc". args may be NULL. */
+JsonNode *ic_qmp_execute(IcQmp *qmp, const char *command, JsonObject *args, GError **error);
+/* qom-get path property. */
+JsonNode *ic_qmp_qom_get(IcQmp *qmp, const char *path, const char *property, GError **error);
+/* human-monitor-command; returns the text. */
+char *ic_qmp_hmp(IcQmp *qmp, const char *command_line, GError **error);
+/* Ask QEMU to quit and wait for it (bounded); kill on timeout. */
+void ic_qmp_quit(IcQmp *qmp);
+/* QEMU's stderr so far (for diagnostics). */
+char *ic_qmp_stderr(IcQmp *qmp);
+void ic_qmp_free(IcQmp *qmp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQmp, ic_qmp_free)
+
+/* ======================================================================
+ * Capabilities of one QEMU binary
+ * ====================================================================== */
+
+typedef struct IcQemuCaps IcQemuCaps;
+
+/* Probe binary over QMP (device-list-properties, qom-list-properties of
+ * the machine types, query-version, query-machines, qom-list-types) or
+ * reuse the cache in ctx->cache_dir keyed by the binary's path, size and
+ * mtime. */
+IcQemuCaps *ic_qemu_caps_probe(IcContext *ctx, const char *binary, GError **error);
+/* A capability file (the JSON ic_qemu_caps_to_json writes), e.g. a fake
+ * one for a QEMU that is not installed. */
+IcQemuCaps *ic_qemu_caps_load_file(const char *path, GError **error);
+/* What a QEMU of this version has, from iommuctl's table of when each
+ * IOMMU-relevant property appeared, layered over base (may be NULL).  Used
+ * by --qemu-version to show the argv for a QEMU that is not installed. */
+IcQemuCaps *ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version,
+                                     GError **error);
+void ic_qemu_caps_free(IcQemuCaps *caps);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuCaps, ic_qemu_caps_free)
+
+const char *ic_qemu_caps_version(const IcQemuCaps *caps);   /* "7.2.22" */
+/* major*1000000 + minor*1000 + micro */
+guint ic_qemu_caps_version_code(const IcQemuCaps *caps);
+const char *ic_qemu_caps_binary(const IcQemuCaps *caps);
+gboolean ic_qemu_caps_has_device(const IcQemuCaps *caps, const char *type);
+gboolean ic_qemu_caps_has_device_prop(const IcQemuCaps *caps, const char *type, const char *prop);
+gboolean ic_qemu_caps_has_object(const IcQemuCaps *caps, const char *type);
+/* machine may be an alias ("q35"); resolved through query-machines. */
+gboolean ic_qemu_caps_has_machine(const IcQemuCaps *caps, const char *machine);
+gboolean ic_qemu_caps_has_machine_prop(const IcQemuCaps *caps, const char *machine, const char *prop);
+/* "q35" -> "pc-q35-7.2"; unknown -> NULL; a full name returns itself. */
+const char *ic_qemu_caps_resolve_machine(const IcQemuCaps *caps, const char *machine);
+/* The first QEMU version that has type[.prop] per iommuctl's table, or NULL
+ * when the table does not know it. */
+const char *ic_qemu_feature_since(const char *type, const char *prop);
+JsonNode *ic_qemu_caps_to_json(const IcQemuCaps *caps);
+
+/* ======================================================================
+ * Argv model: an ordered list of options.  -device/-object/-blockdev/
+ * -netdev values are JSON objects in libvirt's style, so two argvs compare
+ * as parsed JSON.
+ * ====================================================================== */
+
+typedef struct {
+  char *name;        /* "-device", "-machine", "-S" */
+  char *text;        /* keyval/plain value, or NULL */
+  JsonObject *json;  /* JSON value, or NULL */
+} IcQemuOpt;
+
+typedef struct {
+  char *binary;
+  GPtrArray *opts;   /* IcQemuOpt* */
+} IcQemuArgv;
+
+IcQemuArgv *ic_qemu_argv_new(const char *binary);
+void ic_qemu_argv_free(IcQemuArgv *argv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuArgv, ic_qemu_argv_free)
+void ic_qemu_argv_add_flag(IcQemuArgv *argv, const char *name);
+void ic_qemu_argv_add_text(IcQemuArgv *argv, const char *name, const char *value);
+/* Takes ownership of value. */
+void ic_qemu_argv_add_json(IcQemuArgv *argv, const char *name, JsonObject *value);
+/* The first -device (or other option) whose JSON "id" is id, or NULL. */
+IcQemuOpt *ic_qemu_argv_find_id(IcQemuArgv *argv, const char *name, const char *id);
+/* NULL-terminated, binary first, JSON values compact in insertion order. */
+char **ic_qemu_argv_to_strv(const IcQemuArgv *argv);
+/* One option per line (libvirt-argv's format), or one shell-quoted line. */
+char *ic_qemu_argv_to_lines(const IcQemuArgv *argv);
+char *ic_qemu_argv_to_shell(const IcQemuArgv *argv);
+/* {"binary":..., "options":[{"name":"-device","value":{...}|"text"|null}]} */
+JsonNode *ic_qemu_argv_to_json(const IcQemuArgv *argv);
+
+/* Parse "a=b,c=d" keyval (QEMU's ",," escape) into an object of strings;
+ * a leading bare word goes under implied_key (e.g. "type" for -machine). */
+JsonObject *ic_qemu_keyval_parse(const char *text, const char *implied_key);
+
+G_END_DECLS
