@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `place`: the trait filter Nova meant to build for hw_viommu_model, over a
+ * fleet of `traits --json` documents.  The fleet is loaded once into one
+ * bitset per host (trait names interned), so a request is a few word ANDs
+ * per host: 100k hosts filter in well under a millisecond. */
+#include "policy/policy-private.h"
+
+#include <string.h>
+
+struct IcPolicyFleet {
+  GHashTable *trait_ids;   /* name -> id+1 */
+  GPtrArray *trait_names;  /* id -> name (owned) */
+  GStringChunk *strings;   /* host names */
+  GPtrArray *host_names;   /* const char* into strings */
+  GArray *host_trait_ids;  /* guint32 ids of all hosts, flattened */
+  GArray *host_trait_start;/* guint32, per host + 1 sentinel */
+  guint words;             /* bitset words per host */
+  guint64 *bits;           /* hosts * words */
+};
+
+struct IcPolicyRequest {
+  GPtrArray *required;     /* char* trait names, in the order given */
+  GPtrArray *forbidden;
+  char *flavor_model;      /* hw:viommu_model */
+  char *image_model;       /* hw_viommu_model */
+  gboolean finished;
+};
+
+/* ---- fleet ------------------------------------------------------------------ */
+
+static guint32
+intern_trait(IcPolicyFleet *f, const char *name)
+{
+  gpointer v = g_hash_table_lookup(f->trait_ids, name);
+  if (v != NULL)
+    return GPOINTER_TO_UINT(v) - 1;
+  char *copy = g_strdup(name);
+  g_ptr_array_add(f->trait_names, copy);
+  guint32 id = f->trait_names->len - 1;
+  g_hash_table_insert(f->trait_ids, copy, GUINT_TO_POINTER(id + 1));
+  return id;
+}
+
+static IcPolicyFleet *
+fleet_new(void)
+{
+  IcPolicyFleet *f = g_new0(IcPolicyFleet, 1);
+  f->trait_ids = g_hash_table_new(g_str_hash, g_str_equal);
+  f->trait_names = g_ptr_array_new_with_free_func(g_free);
+  f->strings = g_string_chunk_new(1 << 16);
+  f->host_names = g_ptr_array_new();
+  f->host_trait_ids = g_array_new(FALSE, FALSE, sizeof(guint32));
+  f->host_trait_start = g_array_new(FALSE, FALSE, sizeof(guint32));
+  guint32 zero = 0;
+  g_array_append_val(f->host_trait_start, zero);
+  return f;
+}
+
+void
+ic_policy_fleet_free(IcPolicyFleet *f)
+{
+  if (f == NULL)
+    return;
+  g_hash_table_unref(f->trait_ids);
+  g_ptr_array_unref(f->trait_names);
+  g_string_chunk_free(f->strings);
+  g_ptr_array_unref(f->host_names);
+  g_array_unref(f->host_trait_ids);
+  g_array_unref(f->host_trait_start);
+  g_free(f->bits);
+  g_free(f);
+}
+
+guint
+ic_policy_fleet_size(const IcPolicyFleet *f)
+{
+  return f->host_names->len;
+}
+
+const char *
+ic_policy_fleet_host_name(const IcPolicyFleet *f, guint index)
+{
+  return g_ptr_array_index(f->host_names, index);
+}
+
+/* One traits document: {"host":{"name":...}, "traits":[...]} (or a bare
+ * {"name":..., "traits":[...]}). */
+static gboolean
+add_host(IcPolicyFleet *f, JsonNode *node, const char *where, const char *fallback_name, GError **error)
+{
+  JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+  JsonNode *tn = o ? json_object_get_member(o, "traits") : NULL;
+  if (tn == NULL || !JSON_NODE_HOLDS_ARRAY(tn)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: not a traits document (no \"traits\" array)", where);
+    return FALSE;
+  }
+  const char *name = NULL;
+  JsonNode *hn = json_object_get_member(o, "host");
+  if (hn != NULL && JSON_NODE_HOLDS_OBJECT(hn))
+    name = json_object_get_string_member_with_default(json_node_get_object(hn), "name", NULL);
+  if (name == NULL)
+    name = json_object_get_string_member_with_default(o, "name", NULL);
+  if (name == NULL)
+    name = fallback_name;
+  g_ptr_array_add(f->host_names, g_string_chunk_insert(f->strings, name));
+  JsonArray *traits = json_node_get_array(tn);
+  guint n = json_array_get_length(traits);
+  for (guint i = 0; i < n; i++) {
+    const char *t = json_array_get_string_element(traits, i);
+    if (t == NULL) {
+      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: trait %u of host %s is not a string", where, i, name);
+      return FALSE;
+    }
+    guint32 id = intern_trait(f, t);
+    g_array_append_val(f->host_trait_ids, id);
+  }
+  guint32 end = f->host_trait_ids->len;
+  g_array_append_val(f->host_trait_start, end);
+  return TRUE;
+}
+
+static gboolean
+add_document(IcPolicyFleet *f, JsonNode *root, const char *where, const char *fallback, GError **error)
+{
+  if (JSON_NODE_HOLDS_ARRAY(root)) {
+    JsonArray *a = json_node_get_array(root);
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+      g_autofree char *w = g_strdup_printf("%s[%u]", where, i);
+      g_autofree char *fb = g_strdup_printf("%s#%u", fallback, i);
+      if (!add_host(f, json_array_get_element(a, i), w, fb, error))
+        return FALSE;
+    }
+    return TRUE;
+  }
+  return add_host(f, root, where, fallback, error);
+}
+
+static gboolean
+load_ndjson(IcPolicyFleet *f, JsonParser *parser, char *data, const char *path, GError **error)
+{
+  guint line_no = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    line_no++;
+    while (g_ascii_isspace(*line))
+      line++;
+    if (*line == '\0')
+      continue;
+    g_autofree char *where = g_strdup_printf("%s:%u", path, line_no);
+    g_autoptr(GError) local = NULL;
+    if (!json_parser_load_from_data(parser, line, -1, &local)) {
+      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: %s", where, local->message);
+      return FALSE;
+    }
+    g_autofree char *fb = g_strdup_printf("line%u", line_no);
+    if (!add_document(f, json_parser_get_root(parser), where, fb, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+load_file(IcPolicyFleet *f, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!ic_read_file(path, (gsize) 4 << 30, &data, &len, error))
+    return FALSE;
+  g_autoptr(JsonParser) parser = json_parser_new_immutable();
+  g_autofree char *base = g_path_get_basename(path);
+  if (g_str_has_suffix(base, ".json"))
+    base[strlen(base) - 5] = '\0';
+  /* one document or an array; several top-level values mean NDJSON */
+  if (json_parser_load_from_data(parser, data, (gssize) len, NULL))
+    return add_document(f, json_parser_get_root(parser), path, base, error);
+  return load_ndjson(f, parser, data, path, error);
+}
+
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static gboolean
+load_dir(IcPolicyFleet *f, const char *path, GError **error)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, error);
+  if (dir == NULL) {
+    if (error && *error)
+      (*error)->domain = IC_ERROR, (*error)->code = IC_ERROR_NOT_FOUND;
+    return FALSE;
+  }
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  const char *n;
+  while ((n = g_dir_read_name(dir)) != NULL)
+    if (g_str_has_suffix(n, ".json") || g_str_has_suffix(n, ".ndjson"))
+      g_ptr_array_add(names, g_strdup(n));
+  g_ptr_array_sort(names, compare_names);
+  for (guint i = 0; i < names->len; i++) {
+    g_autofree char *p = g_build_filename(path, g_ptr_array_index(names, i), NULL);
+    if (!load_file(f, p, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+build_bitsets(IcPolicyFleet *f)
+{
+  guint hosts = f->host_names->len;
+  f->words = MAX(1u, (f->trait_names->len + 63) / 64);
+  f->bits = g_new0(guint64, (gsize) hosts * f->words);
+  const guint32 *start = (const guint32 *) f->host_trait_start->data;
+  const guint32 *ids = (const guint32 *) f->host_trait_ids->data;
+  for (guint h = 0; h < hosts; h++)
+    for (guint32 i = start[h]; i < start[h + 1]; i++)
+      f->bits[(gsize) h * f->words + ids[i] / 64] |= G_GUINT64_CONSTANT(1) << (ids[i] % 64);
+}
+
+IcPolicyFleet *
+ic_policy_fleet_load(const char *path, GError **error)
+{
+  g_autoptr(IcPolicyFleet) f = fleet_new();
+  gboolean ok = g_file_test(path, G_FILE_TEST_IS_DIR) ? load_dir(f, path, error) : load_file(f, path, error);
+  if (!ok)
+    return NULL;
+  if (f->host_names->len == 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: no host in the fleet", path);
+    return NULL;
+  }
+  build_bitsets(f);
+  return g_steal_pointer(&f);
+}
+
+/* ---- request ------------------------------------------------------------------ */
+
+IcPolicyRequest *
+ic_policy_request_new(void)
+{
+  IcPolicyRequest *r = g_new0(IcPolicyRequest, 1);
+  r->required = g_ptr_array_new_with_free_func(g_free);
+  r->forbidden = g_ptr_array_new_with_free_func(g_free);
+  return r;
+}
+
+void
+ic_policy_request_free(IcPolicyRequest *r)
+{
+  if (r == NULL)
+    return;
+  g_ptr_array_unref(r->required);
+  g_ptr_array_unref(r->forbidden);
+  g_free(r->flavor_model);
+  g_free(r->image_model);
+  g_free(r);
+}
+
+const GPtrArray *
+ic_policy_request_required(const IcPolicyRequest *r)
+{
+  return r->required;
+}
+
+const GPtrArray *
+ic_policy_request_forbidden(const IcPolicyRequest *r)
+{
+  return r->forbidden;
+}
+
+/* Nova's transform_image_metadata prefix map, in its order. */
+static const struct { const char *prop, *prefix; } prefilter_map[] = {
+  {"hw_cdrom_bus", "COMPUTE_STORAGE_BUS"},
+  {"hw_disk_bus", "COMPUTE_STORAGE_BUS"},
+  {"hw_video_model", "COMPUTE_GRAPHICS_MODEL"},
+  {"hw_vif_model", "COMPUTE_NET_VIF_MODEL"},
+  {"hw_architecture", "HW_ARCH"},
+  {"hw_emulation_architecture", "COMPUTE_ARCH"},
+  {"hw_viommu_model", "COMPUTE_VIOMMU"}, /* sic: Nova lacks _MODEL */
+};
+
+static char *
+trait_from_value(const char *prefix, const char *value)
+{
+  g_autofree char *up = g_ascii_strup(value, -1);
+  g_strdelimit(up, "-", '_');
+  return g_strdup_printf("%s_%s", prefix, up);
+}
+
+static gboolean
+valid_trait_name(const char *t)
+{
+  gsize n = strlen(t);
+  if (n == 0 || n > 255)
+    return FALSE;
+  for (const char *c = t; *c; c++)
+    if (!(g_ascii_isupper(*c) || g_ascii_isdigit(*c) || *c == '_'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+list_has(const GPtrArray *a, const char *s)
+{
+  for (guint i = 0; i < a->len; i++)
+    if (g_str_equal(g_ptr_array_index(a, i), s))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+add_trait_term(IcPolicyRequest *r, const char *name, gboolean required, GError **error)
+{
+  if (!valid_trait_name(name)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+                "'%s' is not a trait name (upper-case letters, digits and _, at most 255)", name);
+    return FALSE;
+  }
+  GPtrArray *mine = required ? r->required : r->forbidden;
+  GPtrArray *other = required ? r->forbidden : r->required;
+  if (list_has(other, name)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_CONFLICT, "trait %s is both required and forbidden", name);
+    return FALSE;
+  }
+  if (!list_has(mine, name))
+    g_ptr_array_add(mine, g_strdup(name));
+  return TRUE;
+}
+
+gboolean
+ic_policy_request_add(IcPolicyRequest *r, const char *term, GError **error)
+{
+  g_return_val_if_fail(!r->finished, FALSE);
+  if (term[0] == '!' && g_str_has_prefix(term + 1, "trait:"))
+    return add_trait_term(r, term + 7, FALSE, error);
+  const char *eq = strchr(term, '=');
+  g_autofree char *key = eq ? g_strndup(term, (gsize) (eq - term)) : g_strdup(term);
+  const char *value = eq ? eq + 1 : NULL;
+  if (g_str_has_prefix(key, "trait:")) {
+    if (value == NULL || g_str_equal(value, "required"))
+      return add_trait_term(r, key + 6, TRUE, error);
+    if (g_str_equal(value, "forbidden"))
+      return add_trait_term(r, key + 6, FALSE, error);
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "%s: the value must be required or forbidden, not '%s'",
+                key, value);
+    return FALSE;
+  }
+  if (value == NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+                "request term '%s' is neither KEY=VALUE nor trait:NAME", term);
+    return FALSE;
+  }
+  IcViommuModel m;
+  if (g_str_equal(key, "hw:viommu_model")) {
+    if (!ic_viommu_model_parse_flavor(value, &m, error))
+      return FALSE;
+    g_free(r->flavor_model);
+    r->flavor_model = g_strdup(value);
+    return TRUE;
+  }
+  if (g_str_equal(key, "hw_viommu_model")) {
+    if (!ic_viommu_model_parse_image(value, &m, error))
+      return FALSE;
+    g_free(r->image_model);
+    r->image_model = g_strdup(value);
+    return TRUE;
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS(prefilter_map); i++)
+    if (g_str_equal(key, prefilter_map[i].prop)) {
+      g_autofree char *t = trait_from_value(prefilter_map[i].prefix, value);
+      return add_trait_term(r, t, TRUE, error);
+    }
+  g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+              "'%s' does not turn into a placement trait (see iommuctl place --help)", key);
+  return FALSE;
+}
+
+gboolean
+ic_policy_request_finish(IcPolicyRequest *r, GError **error)
+{
+  if (r->finished)
+    return TRUE;
+  r->finished = TRUE;
+  /* the same precedence the driver applies: a non-empty flavor value wins */
+  const char *v = r->flavor_model && *r->flavor_model ? r->flavor_model : r->image_model;
+  IcViommuModel m = IC_VIOMMU_MODEL_NONE;
+  if (v != NULL && *v != '\0')
+    ic_viommu_model_parse_image(v, &m, NULL);
+  if (m != IC_VIOMMU_MODEL_NONE)
+    return add_trait_term(r, ic_viommu_model_trait(m), TRUE, error);
+  return TRUE;
+}
+
+GPtrArray *
+ic_policy_nova_prefilter(GHashTable *image, gboolean *nova_ok, char **invalid_trait)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+  *nova_ok = TRUE;
+  if (invalid_trait)
+    *invalid_trait = NULL;
+  for (gsize i = 0; i < G_N_ELEMENTS(prefilter_map); i++) {
+    const char *v = g_hash_table_lookup(image, prefilter_map[i].prop);
+    if (v == NULL)
+      continue;
+    g_autofree char *t = trait_from_value(prefilter_map[i].prefix, v);
+    /* os-traits defines no COMPUTE_VIOMMU_<X>: Nova logs, returns False
+     * and the traits gathered so far are thrown away */
+    if (g_str_has_prefix(t, "COMPUTE_VIOMMU_") && !g_str_has_prefix(t, "COMPUTE_VIOMMU_MODEL_")) {
+      *nova_ok = FALSE;
+      if (invalid_trait)
+        *invalid_trait = g_strdup(t);
+      g_ptr_array_set_size(out, 0);
+      return out;
+    }
+    g_ptr_array_add(out, g_steal_pointer(&t));
+  }
+  return out;
+}
+
+/* ---- filter ------------------------------------------------------------------- */
+
+typedef struct {
+  guint64 *req, *forb;
+  gboolean impossible; /* a required trait no host has */
+} Masks;
+
+static void
+build_masks(const IcPolicyFleet *f, const IcPolicyRequest *r, Masks *m)
+{
+  m->req = g_new0(guint64, f->words);
+  m->forb = g_new0(guint64, f->words);
+  m->impossible = FALSE;
+  for (guint i = 0; i < r->required->len; i++) {
+    gpointer v = g_hash_table_lookup(f->trait_ids, g_ptr_array_index(r->required, i));
+    if (v == NULL) {
+      m->impossible = TRUE;
+      continue;
+    }
+    guint id = GPOINTER_TO_UINT(v) - 1;
+    m->req[id / 64] |= G_GUINT64_CONSTANT(1) << (id % 64);
+  }
+  for (guint i = 0; i < r->forbidden->len; i++) {
+    gpointer v = g_hash_table_lookup(f->trait_ids, g_ptr_array_index(r->forbidden, i));
+    if (v == NULL)
+      continue;
+    guint id = GPOINTER_TO_UINT(v) - 1;
+    m->forb[id / 64] |= G_GUINT64_CONSTANT(1) << (id % 64);
+  }
+}
+
+GArray *
+ic_policy_place(const IcPolicyFleet *f, const IcPolicyRequest *r, GArray **rejected)
+{
+  GArray *fit = g_array_new(FALSE, FALSE, sizeof(guint));
+  if (rejected)
+    *rejected = g_array_new(FALSE, FALSE, sizeof(guint));
+  Masks m;
+  build_masks(f, r, &m);
+  guint hosts = f->host_names->len;
+  const guint words = f->words;
+  for (guint h = 0; h < hosts; h++) {
+    const guint64 *b = f->bits + (gsize) h * words;
+    gboolean ok = !m.impossible;
+    for (guint w = 0; ok && w < words; w++)
+      ok = (b[w] & m.req[w]) == m.req[w] && (b[w] & m.forb[w]) == 0;
+    if (ok)
+      g_array_append_val(fit, h);
+    else if (rejected)
+      g_array_append_val(*rejected, h);
+  }
+  g_free(m.req);
+  g_free(m.forb);
+  return fit;
+}
+
+static gboolean
+host_has(const IcPolicyFleet *f, guint h, const char *trait)
+{
+  gpointer v = g_hash_table_lookup(f->trait_ids, trait);
+  if (v == NULL)
+    return FALSE;
+  guint id = GPOINTER_TO_UINT(v) - 1;
+  return (f->bits[(gsize) h * f->words + id / 64] >> (id % 64)) & 1;
+}
+
+void
+ic_policy_fleet_explain(const IcPolicyFleet *f, const IcPolicyRequest *r, guint h, GPtrArray *lacks,
+                        GPtrArray *has_forbidden)
+{
+  for (guint i = 0; i < r->required->len; i++)
+    if (!host_has(f, h, g_ptr_array_index(r->required, i)))
+      g_ptr_array_add(lacks, g_ptr_array_index(r->required, i));
+  for (guint i = 0; i < r->forbidden->len; i++)
+    if (host_has(f, h, g_ptr_array_index(r->forbidden, i)))
+      g_ptr_array_add(has_forbidden, g_ptr_array_index(r->forbidden, i));
+}
