@@ -7,18 +7,14 @@
 
 #include <glib.h>
 #include <iommuctl/context.h>
+#include <iommuctl/domain.h>
 
 G_BEGIN_DECLS
 
 /* ---- vIOMMU model ------------------------------------------------------ */
 
-typedef enum {
-  IC_VIOMMU_MODEL_NONE = 0, /* key absent or empty: no vIOMMU */
-  IC_VIOMMU_MODEL_INTEL,
-  IC_VIOMMU_MODEL_SMMUV3,
-  IC_VIOMMU_MODEL_VIRTIO,
-  IC_VIOMMU_MODEL_AUTO,
-} IcViommuModel;
+/* The model type is the domain layer's IcViommuModel; Nova's set is NONE,
+ * INTEL, SMMUV3, VIRTIO and AUTO (never AMD or UNKNOWN here). */
 
 /* "intel", "smmuv3", "virtio", "auto"; NULL for NONE. */
 const char *ic_viommu_model_name(IcViommuModel model);
@@ -119,7 +115,8 @@ gboolean ic_policy_input_add(GHashTable *table, const char *key_value, GError **
  * (hw_viommu_model < 1.34, hw_locked_memory < 1.33), as obj_make_compatible does. */
 void ic_policy_image_props_for_version(GHashTable *image, int minor);
 
-typedef enum { IC_TRI_UNSET = -1, IC_TRI_FALSE = 0, IC_TRI_TRUE = 1 } IcTri;
+/* Nova's None/False/True for locked memory. */
+typedef enum { IC_POLICY_UNSET = -1, IC_POLICY_FALSE = 0, IC_POLICY_TRUE = 1 } IcPolicyTri;
 
 typedef struct {
   char *arch;          char *arch_rule;
@@ -133,7 +130,7 @@ typedef struct {
   guint aw_bits;             /* 0 = not written */
   gboolean ioapic_qemu;      /* <features><ioapic driver='qemu'/> (x86 only) */
 
-  IcTri locked;              char *locked_rule;     /* <memoryBacking><locked/> */
+  IcPolicyTri locked;              char *locked_rule;     /* <memoryBacking><locked/> */
   gboolean nosharepages;     /* realtime also turns off page sharing */
 
   /* When resolution failed: Nova's exception, the HTTP status the API

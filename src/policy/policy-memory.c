@@ -48,16 +48,16 @@ explicit_lock(const IcPolicyInput *in, IcPolicyDecision *d, GError **error)
                       "value is expected if both specified.", py_bool(image_val), py_bool(flavor_val));
       return FALSE;
     }
-    d->locked = flavor_val ? IC_TRI_TRUE : IC_TRI_FALSE;
+    d->locked = flavor_val ? IC_POLICY_TRUE : IC_POLICY_FALSE;
     d->locked_rule = g_strdup_printf("flavor hw:locked_memory=%s", lf);
   } else if (li != NULL) {
-    d->locked = image_val ? IC_TRI_TRUE : IC_TRI_FALSE;
+    d->locked = image_val ? IC_POLICY_TRUE : IC_POLICY_FALSE;
     d->locked_rule = g_strdup_printf("image hw_locked_memory=%s", li);
   } else {
-    d->locked = IC_TRI_UNSET;
+    d->locked = IC_POLICY_UNSET;
     d->locked_rule = g_strdup("neither flavor hw:locked_memory nor image hw_locked_memory is set");
   }
-  if (d->locked == IC_TRI_TRUE && !truthy(psf) && !truthy(psi)) {
+  if (d->locked == IC_POLICY_TRUE && !truthy(psf) && !truthy(psi)) {
     ic_policy_fault(d, error, IC_ERROR_INVALID_ARG, "LockMemoryForbidden", "api", 400,
                     "locked_memory value in image or flavor is forbidden when mem_page_size is not set.");
     return FALSE;
@@ -84,9 +84,9 @@ implicit_locks(const IcPolicyInput *in, const char *machine_type, IcPolicyDecisi
                       "Cannot set realtime policy in a non dedicated cpu pinning policy");
       return FALSE;
     }
-    if (d->locked == IC_TRI_FALSE)
+    if (d->locked == IC_POLICY_FALSE)
       g_ptr_array_add(d->notes, g_strdup("hw:locked_memory=False does not unlock realtime memory (as in Nova)"));
-    d->locked = IC_TRI_TRUE;
+    d->locked = IC_POLICY_TRUE;
     g_free(d->locked_rule);
     d->locked_rule = g_strdup("flavor hw:cpu_realtime with hw:cpu_policy=dedicated locks memory");
     d->nosharepages = TRUE;
@@ -95,9 +95,9 @@ implicit_locks(const IcPolicyInput *in, const char *machine_type, IcPolicyDecisi
   const char *ei = g_hash_table_lookup(in->image, "hw_mem_encryption");
   if ((ef && ic_policy_oslo_bool(ef) == 1) || (ei && ic_policy_oslo_bool(ei) == 1)) {
     const char *model = g_hash_table_lookup(in->image, "hw_mem_encryption_model");
-    if (d->locked == IC_TRI_FALSE)
+    if (d->locked == IC_POLICY_FALSE)
       g_ptr_array_add(d->notes, g_strdup("hw:locked_memory=False does not unlock encrypted memory (as in Nova master)"));
-    d->locked = IC_TRI_TRUE;
+    d->locked = IC_POLICY_TRUE;
     g_free(d->locked_rule);
     d->locked_rule = g_strdup_printf("memory encryption (%s, machine type %s) needs locked memory",
                                      model ? model : "amd-sev", machine_type ? machine_type : "none");

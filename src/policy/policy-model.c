@@ -7,40 +7,40 @@
 #include <string.h>
 
 static const char *const model_names[] = {
-  [IC_VIOMMU_MODEL_NONE] = NULL,
-  [IC_VIOMMU_MODEL_INTEL] = "intel",
-  [IC_VIOMMU_MODEL_SMMUV3] = "smmuv3",
-  [IC_VIOMMU_MODEL_VIRTIO] = "virtio",
-  [IC_VIOMMU_MODEL_AUTO] = "auto",
+  [IC_VIOMMU_NONE] = NULL,
+  [IC_VIOMMU_INTEL] = "intel",
+  [IC_VIOMMU_SMMUV3] = "smmuv3",
+  [IC_VIOMMU_VIRTIO] = "virtio",
+  [IC_VIOMMU_AUTO] = "auto",
 };
 
 /* os-traits' names, in its order (os_traits/compute/viommu.py). */
 static const char *const model_traits[] = {
-  [IC_VIOMMU_MODEL_NONE] = NULL,
-  [IC_VIOMMU_MODEL_INTEL] = "COMPUTE_VIOMMU_MODEL_INTEL",
-  [IC_VIOMMU_MODEL_SMMUV3] = "COMPUTE_VIOMMU_MODEL_SMMUV3",
-  [IC_VIOMMU_MODEL_VIRTIO] = "COMPUTE_VIOMMU_MODEL_VIRTIO",
-  [IC_VIOMMU_MODEL_AUTO] = "COMPUTE_VIOMMU_MODEL_AUTO",
+  [IC_VIOMMU_NONE] = NULL,
+  [IC_VIOMMU_INTEL] = "COMPUTE_VIOMMU_MODEL_INTEL",
+  [IC_VIOMMU_SMMUV3] = "COMPUTE_VIOMMU_MODEL_SMMUV3",
+  [IC_VIOMMU_VIRTIO] = "COMPUTE_VIOMMU_MODEL_VIRTIO",
+  [IC_VIOMMU_AUTO] = "COMPUTE_VIOMMU_MODEL_AUTO",
 };
 
 const char *
 ic_viommu_model_name(IcViommuModel model)
 {
-  return model <= IC_VIOMMU_MODEL_AUTO ? model_names[model] : NULL;
+  return model >= 0 && model <= IC_VIOMMU_AUTO ? model_names[model] : NULL;
 }
 
 const char *
 ic_viommu_model_trait(IcViommuModel model)
 {
-  return model <= IC_VIOMMU_MODEL_AUTO ? model_traits[model] : NULL;
+  return model >= 0 && model <= IC_VIOMMU_AUTO ? model_traits[model] : NULL;
 }
 
 /* Exact, case-sensitive match: Nova's enum never lowercases. */
 static gboolean
 model_lookup(const char *value, IcViommuModel *out)
 {
-  for (int m = IC_VIOMMU_MODEL_INTEL; m <= IC_VIOMMU_MODEL_AUTO; m++)
-    if (strcmp(value, model_names[m]) == 0) {
+  for (int m = IC_VIOMMU_INTEL; m <= IC_VIOMMU_AUTO; m++)
+    if (model_names[m] != NULL && strcmp(value, model_names[m]) == 0) { /* AMD is not Nova's */
       *out = (IcViommuModel) m;
       return TRUE;
     }
@@ -50,7 +50,7 @@ model_lookup(const char *value, IcViommuModel *out)
 gboolean
 ic_viommu_model_parse_flavor(const char *value, IcViommuModel *out, GError **error)
 {
-  *out = IC_VIOMMU_MODEL_NONE;
+  *out = IC_VIOMMU_NONE;
   if (value == NULL || *value == '\0')
     return TRUE;
   if (model_lookup(value, out))
@@ -63,7 +63,7 @@ ic_viommu_model_parse_flavor(const char *value, IcViommuModel *out, GError **err
 gboolean
 ic_viommu_model_parse_image(const char *value, IcViommuModel *out, GError **error)
 {
-  *out = IC_VIOMMU_MODEL_NONE;
+  *out = IC_VIOMMU_NONE;
   if (value == NULL || *value == '\0')
     return TRUE;
   if (model_lookup(value, out))

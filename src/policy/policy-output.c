@@ -14,7 +14,7 @@ on_off(gboolean b)
 char *
 ic_policy_decision_iommu_xml(const IcPolicyDecision *d)
 {
-  if (d->model == IC_VIOMMU_MODEL_NONE || d->fault_exception != NULL)
+  if (d->model == IC_VIOMMU_NONE || d->fault_exception != NULL)
     return NULL;
   xmlNodePtr iommu = xmlNewNode(NULL, BAD_CAST "iommu");
   xmlNewProp(iommu, BAD_CAST "model", BAD_CAST ic_viommu_model_name(d->model));
@@ -83,7 +83,7 @@ ic_policy_decision_to_json(const IcPolicyDecision *d)
     json_builder_add_null_value(b);
   }
   json_builder_set_member_name(b, "ioapic_driver");
-  if (d->model != IC_VIOMMU_MODEL_NONE && d->ioapic_qemu)
+  if (d->model != IC_VIOMMU_NONE && d->ioapic_qemu)
     json_builder_add_string_value(b, "qemu");
   else
     json_builder_add_null_value(b);
@@ -94,10 +94,10 @@ ic_policy_decision_to_json(const IcPolicyDecision *d)
   json_builder_set_member_name(b, "locked_memory");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "value");
-  if (d->locked == IC_TRI_UNSET)
+  if (d->locked == IC_POLICY_UNSET)
     json_builder_add_null_value(b);
   else
-    json_builder_add_boolean_value(b, d->locked == IC_TRI_TRUE);
+    json_builder_add_boolean_value(b, d->locked == IC_POLICY_TRUE);
   ic_json_add_string_or_null(b, "rule", d->locked_rule);
   json_builder_set_member_name(b, "nosharepages");
   json_builder_add_boolean_value(b, d->nosharepages);
@@ -153,11 +153,11 @@ ic_policy_decision_to_text(const IcPolicyDecision *d)
     g_autofree char *xml = ic_policy_decision_iommu_xml(d);
     if (xml)
       g_string_append_printf(s, "  device:      %s\n", xml);
-    if (d->model != IC_VIOMMU_MODEL_NONE && d->ioapic_qemu && d->fault_exception == NULL)
+    if (d->model != IC_VIOMMU_NONE && d->ioapic_qemu && d->fault_exception == NULL)
       g_string_append(s, "  feature:     <ioapic driver='qemu'/>\n");
   }
   if (d->locked_rule)
-    g_string_append_printf(s, "locked memory: %s  [%s]\n", d->locked == IC_TRI_TRUE ? "yes" : "no",
+    g_string_append_printf(s, "locked memory: %s  [%s]\n", d->locked == IC_POLICY_TRUE ? "yes" : "no",
                            d->locked_rule);
   if (d->nosharepages)
     g_string_append(s, "  also:        <nosharepages/>\n");

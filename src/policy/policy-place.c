@@ -170,10 +170,22 @@ load_file(IcPolicyFleet *f, const char *path, GError **error)
   g_autofree char *base = g_path_get_basename(path);
   if (g_str_has_suffix(base, ".json"))
     base[strlen(base) - 5] = '\0';
-  /* one document or an array; several top-level values mean NDJSON */
-  if (json_parser_load_from_data(parser, data, (gssize) len, NULL))
-    return add_document(f, json_parser_get_root(parser), path, base, error);
-  return load_ndjson(f, parser, data, path, error);
+  /* NDJSON when the first line is a whole JSON value and more lines follow
+   * (json-glib would quietly read only one of several top-level values);
+   * otherwise one document or an array, possibly pretty-printed */
+  const char *nl = memchr(data, '\n', len);
+  const char *rest = nl;
+  while (rest != NULL && *rest != '\0' && g_ascii_isspace(*rest))
+    rest++;
+  if (nl != NULL && rest != NULL && *rest != '\0' &&
+      json_parser_load_from_data(parser, data, nl - data, NULL))
+    return load_ndjson(f, parser, data, path, error);
+  g_autoptr(GError) local = NULL;
+  if (!json_parser_load_from_data(parser, data, (gssize) len, &local)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: %s", path, local->message);
+    return FALSE;
+  }
+  return add_document(f, json_parser_get_root(parser), path, base, error);
 }
 
 static int
@@ -383,10 +395,10 @@ ic_policy_request_finish(IcPolicyRequest *r, GError **error)
   r->finished = TRUE;
   /* the same precedence the driver applies: a non-empty flavor value wins */
   const char *v = r->flavor_model && *r->flavor_model ? r->flavor_model : r->image_model;
-  IcViommuModel m = IC_VIOMMU_MODEL_NONE;
+  IcViommuModel m = IC_VIOMMU_NONE;
   if (v != NULL && *v != '\0')
     ic_viommu_model_parse_image(v, &m, NULL);
-  if (m != IC_VIOMMU_MODEL_NONE)
+  if (m != IC_VIOMMU_NONE)
     return add_trait_term(r, ic_viommu_model_trait(m), TRUE, error);
   return TRUE;
 }

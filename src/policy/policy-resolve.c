@@ -263,14 +263,14 @@ resolve_auto(const IcPolicyHost *host, IcPolicyDecision *d)
   guint64 lv = host ? host->libvirt_version : 0;
   g_autofree char *lvs = ic_policy_format_version(lv);
   if (lv >= IC_MIN_LIBVIRT_VIOMMU_VIRTIO) {
-    d->model = IC_VIOMMU_MODEL_VIRTIO;
+    d->model = IC_VIOMMU_VIRTIO;
     d->model_rule = g_strdup_printf("auto: libvirt %s >= 8.3.0 -> virtio", lvs);
   } else if (ic_policy_arch_is_x86(d->arch) && mtype_has(d, "q35")) {
-    d->model = IC_VIOMMU_MODEL_INTEL;
+    d->model = IC_VIOMMU_INTEL;
     d->model_rule = g_strdup_printf("auto: libvirt %s < 8.3.0 on x86 q35 -> intel",
                                     lvs ? lvs : "(unknown)");
   } else {
-    d->model = IC_VIOMMU_MODEL_SMMUV3;
+    d->model = IC_VIOMMU_SMMUV3;
     d->model_rule = g_strdup_printf("auto: libvirt %s < 8.3.0, not x86 q35 -> smmuv3",
                                     lvs ? lvs : "(unknown)");
   }
@@ -285,7 +285,7 @@ check_explicit_model(const IcPolicyHost *host, IcPolicyDecision *d, GError **err
   gboolean x86_q35 = ic_policy_arch_is_x86(d->arch) && mtype_has(d, "q35");
   gboolean arm_virt = g_strcmp0(d->arch, "aarch64") == 0 && mtype_has(d, "virt");
   switch (d->model) {
-  case IC_VIOMMU_MODEL_INTEL:
+  case IC_VIOMMU_INTEL:
     if (!x86_q35) {
       ic_policy_fault(d, error, IC_ERROR_CONFLICT, "iommuctl.LibvirtWouldRefuse", "compute", 0,
                       "IOMMU device: 'intel' is only supported with Q35 machines "
@@ -293,7 +293,7 @@ check_explicit_model(const IcPolicyHost *host, IcPolicyDecision *d, GError **err
       return FALSE;
     }
     break;
-  case IC_VIOMMU_MODEL_SMMUV3:
+  case IC_VIOMMU_SMMUV3:
     if (!arm_virt) {
       ic_policy_fault(d, error, IC_ERROR_CONFLICT, "iommuctl.LibvirtWouldRefuse", "compute", 0,
                       "IOMMU device: 'smmuv3' is only supported with ARM Virt machines "
@@ -301,7 +301,7 @@ check_explicit_model(const IcPolicyHost *host, IcPolicyDecision *d, GError **err
       return FALSE;
     }
     break;
-  case IC_VIOMMU_MODEL_VIRTIO:
+  case IC_VIOMMU_VIRTIO:
     if (host != NULL && host->libvirt_version != 0 &&
         host->libvirt_version < IC_MIN_LIBVIRT_VIOMMU_VIRTIO) {
       g_autofree char *lvs = ic_policy_format_version(host->libvirt_version);
@@ -338,7 +338,7 @@ decide_driver(const IcPolicyInput *in, const IcPolicyHost *host, IcPolicyDecisio
   d->ioapic_qemu = ic_policy_arch_is_x86(d->arch);
   if (!d->ioapic_qemu)
     note(d, "no <ioapic driver='qemu'/>: libvirt refuses the ioapic feature on %s (Nova adds it)", d->arch);
-  if (d->model != IC_VIOMMU_MODEL_INTEL) {
+  if (d->model != IC_VIOMMU_INTEL) {
     note(d, "no <driver> attributes on the %s vIOMMU: they are intel-iommu properties "
             "(Nova writes them for every model)", ic_viommu_model_name(d->model));
     return;
@@ -366,7 +366,7 @@ decide_viommu(const IcPolicyInput *in, GHashTable *image, const IcPolicyHost *ho
 {
   const char *fv = lookup(in->flavor, "hw:viommu_model");
   const char *iv = lookup(image, "hw_viommu_model");
-  IcViommuModel m = IC_VIOMMU_MODEL_NONE;
+  IcViommuModel m = IC_VIOMMU_NONE;
   /* `flavor or image`: an empty flavor value falls through to the image */
   if (fv != NULL && *fv != '\0') {
     ic_viommu_model_parse_flavor(fv, &m, NULL);
@@ -381,18 +381,18 @@ decide_viommu(const IcPolicyInput *in, GHashTable *image, const IcPolicyHost *ho
   }
   d->requested = m;
   const char *vt = in->virt_type ? in->virt_type : "kvm";
-  if (m != IC_VIOMMU_MODEL_NONE && !g_str_equal(vt, "kvm") && !g_str_equal(vt, "qemu")) {
-    d->model = IC_VIOMMU_MODEL_NONE;
+  if (m != IC_VIOMMU_NONE && !g_str_equal(vt, "kvm") && !g_str_equal(vt, "qemu")) {
+    d->model = IC_VIOMMU_NONE;
     d->model_rule = g_strdup_printf("virt_type %s: Nova adds a vIOMMU only for qemu and kvm", vt);
     return TRUE;
   }
-  if (m == IC_VIOMMU_MODEL_NONE) {
+  if (m == IC_VIOMMU_NONE) {
     d->model_rule = g_strdup("no vIOMMU requested");
     return TRUE;
   }
   if (!check_arch_and_machine(d, error))
     return FALSE;
-  if (m == IC_VIOMMU_MODEL_AUTO) {
+  if (m == IC_VIOMMU_AUTO) {
     resolve_auto(host, d);
   } else {
     d->model = m;
@@ -409,7 +409,7 @@ ic_policy_resolve(const IcPolicyInput *in, const IcPolicyHost *host, GError **er
 {
   IcPolicyDecision *d = g_new0(IcPolicyDecision, 1);
   d->notes = g_ptr_array_new_with_free_func(g_free);
-  d->locked = IC_TRI_UNSET;
+  d->locked = IC_POLICY_UNSET;
   g_autoptr(GHashTable) image = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   GHashTableIter it;
   gpointer k, v;

@@ -81,8 +81,8 @@ static void
 test_s01_flavor_values_valid(void)
 {
   const char *ok[] = {"auto", "intel", "smmuv3", "virtio"};
-  const IcViommuModel want[] = {IC_VIOMMU_MODEL_AUTO, IC_VIOMMU_MODEL_INTEL, IC_VIOMMU_MODEL_SMMUV3,
-                                IC_VIOMMU_MODEL_VIRTIO};
+  const IcViommuModel want[] = {IC_VIOMMU_AUTO, IC_VIOMMU_INTEL, IC_VIOMMU_SMMUV3,
+                                IC_VIOMMU_VIRTIO};
   for (gsize i = 0; i < G_N_ELEMENTS(ok); i++) {
     IcViommuModel m;
     g_autoptr(GError) e = NULL;
@@ -91,11 +91,11 @@ test_s01_flavor_values_valid(void)
     g_assert_cmpint(m, ==, want[i]);
   }
   /* absent or empty: no vIOMMU, no error */
-  IcViommuModel m = IC_VIOMMU_MODEL_AUTO;
+  IcViommuModel m = IC_VIOMMU_AUTO;
   g_assert_true(ic_viommu_model_parse_flavor("", &m, NULL));
-  g_assert_cmpint(m, ==, IC_VIOMMU_MODEL_NONE);
+  g_assert_cmpint(m, ==, IC_VIOMMU_NONE);
   g_assert_true(ic_viommu_model_parse_flavor(NULL, &m, NULL));
-  g_assert_cmpint(m, ==, IC_VIOMMU_MODEL_NONE);
+  g_assert_cmpint(m, ==, IC_VIOMMU_NONE);
 }
 
 static void
@@ -141,7 +141,7 @@ test_s04_image_meta_1_34(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve_with(in2, h, &e, "i:hw_viommu_model=virtio", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_NONE);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_NONE);
 }
 
 static void
@@ -165,7 +165,7 @@ test_s06_image_locked_true(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "i:hw_locked_memory=true", "f:hw:mem_page_size=large", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
   g_assert_cmpstr(d->locked_rule, ==, "image hw_locked_memory=true");
 }
 
@@ -186,7 +186,7 @@ test_s07_image_meta_1_33(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve_with(in2, h, &e, "i:hw_locked_memory=True", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_UNSET);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_UNSET);
 }
 
 /* ---- 8-10: XML -------------------------------------------------------------------- */
@@ -231,7 +231,7 @@ test_s10_memory_backing_locked_and_nosharepages(void)
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:cpu_realtime=yes", "f:hw:cpu_policy=dedicated",
                                           "f:hw:mem_page_size=2048", "f:hw:locked_memory=True", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
   g_assert_true(d->nosharepages);
 }
 
@@ -244,7 +244,7 @@ test_s11_not_enabled(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_NONE);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_NONE);
   g_assert_null(ic_policy_decision_iommu_xml(d));
   /* the default x86 machine type pc is no error without a vIOMMU */
   g_assert_cmpstr(d->machine_type, ==, "pc");
@@ -257,7 +257,7 @@ test_s12_config_model_intel(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:viommu_model=intel", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_INTEL);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_INTEL);
   g_assert_true(d->intremap && d->caching_mode && d->eim && d->iotlb);
   g_assert_cmpstr(d->machine_type, ==, "q35");
   g_assert_cmpuint(d->aw_bits, ==, 48); /* master */
@@ -279,7 +279,7 @@ test_s13_auto_virtio(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:viommu_model=auto", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_VIRTIO);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_VIRTIO);
   /* Nova asserts intremap/caching/eim/iotlb/aw_bits on virtio; libvirt
    * refuses them ("iommu model 'virtio' doesn't support additional
    * attributes"), so we write none (deviation D1) */
@@ -296,7 +296,7 @@ test_s14_auto_intel(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:viommu_model=auto", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_INTEL);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_INTEL);
   g_assert_true(d->eim);
 }
 
@@ -308,7 +308,7 @@ test_s15_auto_aarch64(void)
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:viommu_model=auto", "i:hw_viommu_model=auto",
                                           "i:hw_architecture=aarch64", "i:hw_machine_type=virt", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_SMMUV3);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_SMMUV3);
   g_assert_false(d->eim);
   /* Nova writes intremap/caching/iotlb/aw_bits and the ioapic feature here;
    * both are refused by libvirt on aarch64 (D1, D2) */
@@ -347,14 +347,14 @@ test_s18_flavor_wins(void)
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:viommu_model=intel", "i:hw_viommu_model=smmuv3",
                                           "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_INTEL);
+  g_assert_cmpint(d->model, ==, IC_VIOMMU_INTEL);
   g_assert_nonnull(strstr(d->requested_rule, "wins over image"));
   /* an empty flavor value falls through to the image (`or`) */
   g_autoptr(GError) e2 = NULL;
   g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "f:hw:viommu_model=", "i:hw_viommu_model=virtio",
                                            "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e2);
-  g_assert_cmpint(d2->model, ==, IC_VIOMMU_MODEL_VIRTIO);
+  g_assert_cmpint(d2->model, ==, IC_VIOMMU_VIRTIO);
 }
 
 static void
@@ -370,7 +370,7 @@ test_s19_default_machine_type_pc(void)
   g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "f:hw:viommu_model=auto", "d:x86_64=q35", NULL);
   g_assert_no_error(e2);
   g_assert_cmpstr(d2->machine_type, ==, "q35");
-  g_assert_cmpint(d2->model, ==, IC_VIOMMU_MODEL_VIRTIO);
+  g_assert_cmpint(d2->model, ==, IC_VIOMMU_VIRTIO);
 }
 
 static void
@@ -385,7 +385,7 @@ test_s20_other_virt_types(void)
     /* even a machine type that would fail the checks: nothing is checked */
     g_autoptr(IcPolicyDecision) d = resolve_with(in, h, &e, "f:hw:viommu_model=intel", NULL);
     g_assert_no_error(e);
-    g_assert_cmpint(d->model, ==, IC_VIOMMU_MODEL_NONE);
+    g_assert_cmpint(d->model, ==, IC_VIOMMU_NONE);
   }
 }
 
@@ -472,7 +472,7 @@ test_s24_locked_image(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:mem_page_size=small", "i:hw_locked_memory=True", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
 }
 
 #define CONFLICT_TRUE_FALSE \
@@ -509,7 +509,7 @@ test_s27_locked_image_false(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "i:hw_locked_memory=False", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_FALSE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_FALSE);
 }
 
 static void
@@ -519,7 +519,7 @@ test_s28_locked_unset(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_UNSET);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_UNSET);
 }
 
 static void
@@ -530,7 +530,7 @@ test_s29_mem_encryption(void)
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:mem_encryption=True", "i:hw_mem_encryption_model=amd-sev",
                                           "i:hw_firmware_type=uefi", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
 }
 
 static void
@@ -541,7 +541,7 @@ test_s30_mem_encryption_matched(void)
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:locked_memory=True", "f:hw:mem_page_size=2048",
                                           "i:hw_mem_encryption=True", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
 }
 
 static void
@@ -551,7 +551,7 @@ test_s31_locked_flavor(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:locked_memory=True", "f:hw:mem_page_size=1000", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
 }
 
 static void
@@ -563,7 +563,7 @@ test_s32_locked_image_meta_driver(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve_with(in, h, &e, "i:hw_locked_memory=True", "i:hw_mem_page_size=1000", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
   /* derived: through the API the image-only page size is refused first */
   g_autoptr(GError) e2 = NULL;
   g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "i:hw_locked_memory=True", "i:hw_mem_page_size=1000", NULL);
@@ -577,14 +577,14 @@ test_s33_realtime(void)
   g_autoptr(GError) e = NULL;
   g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:cpu_realtime=yes", "f:hw:cpu_policy=dedicated", NULL);
   g_assert_no_error(e);
-  g_assert_cmpint(d->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
   g_assert_true(d->nosharepages);
   /* explicit false does not unlock it */
   g_autoptr(GError) e2 = NULL;
   g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "f:hw:cpu_realtime=yes", "f:hw:cpu_policy=dedicated",
                                            "f:hw:locked_memory=False", NULL);
   g_assert_no_error(e2);
-  g_assert_cmpint(d2->locked, ==, IC_TRI_TRUE);
+  g_assert_cmpint(d2->locked, ==, IC_POLICY_TRUE);
   /* realtime without dedicated CPUs is refused */
   g_autoptr(GError) e3 = NULL;
   g_autoptr(IcPolicyDecision) d3 = resolve(h, &e3, "f:hw:cpu_realtime=yes", NULL);
@@ -626,7 +626,7 @@ test_flavor_bool_validation(void)
   g_autoptr(GError) e2 = NULL;
   g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "i:hw_locked_memory=maybe", NULL);
   g_assert_no_error(e2);
-  g_assert_cmpint(d2->locked, ==, IC_TRI_FALSE);
+  g_assert_cmpint(d2->locked, ==, IC_POLICY_FALSE);
 }
 
 static void
@@ -653,7 +653,7 @@ test_arch_rules(void)
   g_autoptr(IcPolicyDecision) d4 = resolve(h, &e4, "f:hw:viommu_model=intel", "i:hw_architecture=i686",
                                            "i:hw_machine_type=pc-q35-7.2", NULL);
   g_assert_no_error(e4);
-  g_assert_cmpint(d4->model, ==, IC_VIOMMU_MODEL_INTEL);
+  g_assert_cmpint(d4->model, ==, IC_VIOMMU_INTEL);
   /* operator default only for its arch */
   g_autoptr(GError) e5 = NULL;
   g_autoptr(IcPolicyDecision) d5 = resolve(h, &e5, "d:aarch64=virt-7.2", "i:hw_architecture=aarch64", NULL);
