@@ -1,7 +1,725 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cli/cmd-stub.h"
-IC_CMD_NOT_YET(ic_cmd_domain_lint)
-IC_CMD_NOT_YET(ic_cmd_domain_protect)
-IC_CMD_NOT_YET(ic_cmd_domain_viommu)
-IC_CMD_NOT_YET(ic_cmd_domain_hostdev)
-IC_CMD_NOT_YET(ic_cmd_domain_memlock)
+/* iommuctl domain lint|protect|viommu|hostdev|memlock */
+#include "cli/cli.h"
+#include "util/ic-util.h"
+
+#include <iommuctl/domain.h>
+#include <iommuctl/host.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- inputs: files and directories ----------------------------------------------- */
+
+static gboolean
+has_xml_suffix(const char *name)
+{
+  return g_str_has_suffix(name, ".xml");
+}
+
+static gint
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void
+walk_dir(const char *dir, GPtrArray *out)
+{
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    g_ptr_array_add(out, g_strdup(dir)); /* reported when loading */
+    return;
+  }
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.')
+      continue;
+    g_autofree char *path = g_build_filename(dir, e->d_name, NULL);
+    gboolean is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+      struct stat st;
+      is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (is_dir)
+      g_ptr_array_add(names, g_strconcat(e->d_name, "/", NULL));
+    else if (has_xml_suffix(e->d_name))
+      g_ptr_array_add(names, g_strdup(e->d_name));
+  }
+  closedir(d);
+  g_ptr_array_sort(names, compare_names);
+  for (guint i = 0; i < names->len; i++) {
+    char *n = g_ptr_array_index(names, i);
+    gsize l = strlen(n);
+    if (n[l - 1] == '/') {
+      n[l - 1] = '\0';
+      g_autofree char *sub = g_build_filename(dir, n, NULL);
+      walk_dir(sub, out);
+    } else {
+      g_ptr_array_add(out, g_build_filename(dir, n, NULL));
+    }
+  }
+}
+
+static GPtrArray *
+collect_inputs(int argc, char **argv)
+{
+  GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+  for (int i = 0; i < argc; i++) {
+    if (g_file_test(argv[i], G_FILE_TEST_IS_DIR))
+      walk_dir(argv[i], files);
+    else
+      g_ptr_array_add(files, g_strdup(argv[i]));
+  }
+  return files;
+}
+
+/* Host facts, read once: IOMMU address width and RAM.  Absent host data is
+ * not an error: the rules that need them are then skipped. */
+static guint
+host_aw_bits(IcCli *cli)
+{
+  g_autoptr(GError) error = NULL;
+  IcInventory *inv = ic_inventory_get(cli->ctx, IC_INVENTORY_NO_NAMES | IC_INVENTORY_NO_HOST_USE, &error);
+  if (inv == NULL)
+    return 0;
+  return ic_inventory_host(inv)->address_width;
+}
+
+static guint64
+host_ram_bytes(IcCli *cli)
+{
+  g_autofree char *path = ic_context_proc_path(cli->ctx, "/proc/meminfo");
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return 0;
+  const char *p = strstr(text, "MemTotal:");
+  if (p == NULL)
+    return 0;
+  return g_ascii_strtoull(p + 9, NULL, 10) * 1024;
+}
+
+/* ---- lint -------------------------------------------------------------------------- */
+
+static void
+print_findings_text(IcCli *cli, const char *file, GPtrArray *findings)
+{
+  gboolean c = cli->ctx->color;
+  for (guint i = 0; i < findings->len; i++) {
+    const IcLintFinding *f = g_ptr_array_index(findings, i);
+    IcColor col = f->severity == IC_LINT_ERROR ? IC_COLOR_RED : f->severity == IC_LINT_WARNING ? IC_COLOR_YELLOW
+                                                                                               : IC_COLOR_BLUE;
+    printf("%s:%d: %s%s%s %s [%s]: %s\n", file, f->line, ic_color(c, col), ic_lint_severity_to_string(f->severity),
+           ic_color(c, IC_COLOR_RESET), f->code, f->origin, f->message);
+    if (f->hint != NULL)
+      printf("    fix: %s\n", f->hint);
+  }
+}
+
+static void
+json_findings(JsonBuilder *b, GPtrArray *findings)
+{
+  json_builder_set_member_name(b, "findings");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < findings->len; i++) {
+    const IcLintFinding *f = g_ptr_array_index(findings, i);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "code");
+    json_builder_add_string_value(b, f->code);
+    json_builder_set_member_name(b, "severity");
+    json_builder_add_string_value(b, ic_lint_severity_to_string(f->severity));
+    json_builder_set_member_name(b, "origin");
+    json_builder_add_string_value(b, f->origin);
+    json_builder_set_member_name(b, "line");
+    json_builder_add_int_value(b, f->line);
+    json_builder_set_member_name(b, "message");
+    json_builder_add_string_value(b, f->message);
+    ic_json_add_string_or_null(b, "hint", f->hint);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+}
+
+static int
+worse(int a, int b)
+{
+  /* usage/parse errors (2) and failures (3) outrank a negative result (1) */
+  return MAX(a, b);
+}
+
+int
+ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
+{
+  int aw_override = -1;
+  gboolean list_rules = FALSE;
+  GOptionEntry entries[] = {
+    {"host-aw-bits", 0, 0, G_OPTION_ARG_INT, &aw_override,
+     "Host IOMMU address width for the aw_bits rule (default: from the host inventory; 0 = skip)", "N"},
+    {"rules", 0, 0, G_OPTION_ARG_NONE, &list_rules, "List every rule (code, severity, origin) and exit", NULL},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE|DIR...",
+                    "check domain XML against libvirt's, QEMU's and iommuctl's IOMMU rules.\n"
+                    "Directories are searched recursively for *.xml. Exit 1 when any error is found, 2 when a file "
+                    "cannot be parsed.",
+                    entries, &status))
+    return status;
+  if (list_rules) {
+    guint n;
+    const IcLintRule *r = ic_lint_rules(&n);
+    for (guint i = 0; i < n; i++)
+      printf("%s  %-7s  %-8s  %s\n", r[i].code, ic_lint_severity_to_string(r[i].severity), r[i].origin, r[i].summary);
+    return IC_EXIT_OK;
+  }
+  if (argc < 2)
+    return ic_cli_usage_error(cli, "give at least one FILE or DIR");
+  IcLintOptions opts = {.host_aw_bits = aw_override >= 0 ? (guint) aw_override : host_aw_bits(cli)};
+  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  g_autoptr(JsonBuilder) jb = NULL;
+  if (cli->json) {
+    jb = ic_json_begin_document("domain-lint", 1);
+    json_builder_set_member_name(jb, "host_aw_bits");
+    json_builder_add_int_value(jb, opts.host_aw_bits);
+    json_builder_set_member_name(jb, "files");
+    json_builder_begin_array(jb);
+  }
+  guint n_err = 0, n_warn = 0, n_bad = 0;
+  status = IC_EXIT_OK;
+  for (guint i = 0; i < files->len; i++) {
+    const char *file = g_ptr_array_index(files, i);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+    g_autoptr(GPtrArray) findings = doc != NULL ? ic_domain_lint(doc, &opts) : NULL;
+    if (doc == NULL) {
+      n_bad++;
+      status = worse(status, ic_error_exit_status(error));
+      if (!cli->json)
+        fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
+    } else {
+      guint e = ic_lint_count_errors(findings);
+      n_err += e;
+      n_warn += findings->len - e;
+      if (e > 0)
+        status = worse(status, IC_EXIT_NEGATIVE);
+      if (!cli->json)
+        print_findings_text(cli, file, findings);
+    }
+    if (jb != NULL) {
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "file");
+      json_builder_add_string_value(jb, file);
+      ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
+      if (findings != NULL)
+        json_findings(jb, findings);
+      json_builder_end_object(jb);
+    }
+  }
+  if (jb != NULL) {
+    json_builder_end_array(jb);
+    json_builder_set_member_name(jb, "errors");
+    json_builder_add_int_value(jb, n_err);
+    json_builder_set_member_name(jb, "warnings");
+    json_builder_add_int_value(jb, n_warn);
+    json_builder_set_member_name(jb, "unreadable");
+    json_builder_add_int_value(jb, n_bad);
+    json_builder_end_object(jb);
+    g_autoptr(JsonNode) root = json_builder_get_root(jb);
+    ic_json_print(root);
+  } else {
+    printf("%u file(s): %u error(s), %u warning(s)%s\n", files->len, n_err, n_warn,
+           n_bad ? ", some files unreadable" : "");
+  }
+  return status;
+}
+
+/* ---- shared writing logic for the editing verbs ------------------------------------- */
+
+typedef struct {
+  gboolean in_place, check, no_backup;
+} WriteMode;
+
+#define WRITE_OPTIONS(m)                                                                              \
+  {"in-place", 'i', 0, G_OPTION_ARG_NONE, &(m).in_place, "Rewrite the files atomically (keeps FILE.bak)", NULL}, \
+  {"check", 0, 0, G_OPTION_ARG_NONE, &(m).check, "Change nothing; exit 1 when a change would be made", NULL},    \
+  {"no-backup", 0, 0, G_OPTION_ARG_NONE, &(m).no_backup, "With --in-place: keep no FILE.bak", NULL}
+
+static gboolean
+check_write_mode(IcCli *cli, const WriteMode *m, guint n_files, int *status)
+{
+  if (m->in_place && m->check) {
+    *status = ic_cli_usage_error(cli, "--in-place and --check exclude each other");
+    return FALSE;
+  }
+  if (!m->in_place && !m->check && n_files != 1) {
+    *status = ic_cli_usage_error(cli, "several files need --in-place or --check (one file goes to stdout)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Output the edited document per mode.  Returns an exit status. */
+static int
+emit_result(IcCli *cli, const WriteMode *m, const IcDomainDoc *doc, const char *file)
+{
+  if (m->check)
+    return ic_domain_doc_changed(doc) ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
+  if (m->in_place) {
+    if (!ic_domain_doc_changed(doc))
+      return IC_EXIT_OK;
+    g_autoptr(GError) error = NULL;
+    if (!ic_domain_doc_write(doc, file, !m->no_backup, &error))
+      return ic_cli_fail(cli, g_steal_pointer(&error));
+    return IC_EXIT_OK;
+  }
+  if (!cli->json) {
+    gsize len;
+    const char *text = ic_domain_doc_bytes(doc, &len);
+    fwrite(text, 1, len, stdout);
+  }
+  return IC_EXIT_OK;
+}
+
+static void
+json_string_array(JsonBuilder *b, const char *name, GPtrArray *items)
+{
+  json_builder_set_member_name(b, name);
+  json_builder_begin_array(b);
+  for (guint i = 0; items != NULL && i < items->len; i++)
+    json_builder_add_string_value(b, g_ptr_array_index(items, i));
+  json_builder_end_array(b);
+}
+
+/* Lint after an edit; print what is left.  Returns IC_EXIT_NEGATIVE when errors remain. */
+static int
+lint_after_edit(IcCli *cli, const IcDomainDoc *doc, const char *file, guint aw, JsonBuilder *jb)
+{
+  IcLintOptions opts = {.host_aw_bits = aw};
+  g_autoptr(GPtrArray) findings = ic_domain_lint(doc, &opts);
+  if (jb != NULL)
+    json_findings(jb, findings);
+  else if (findings->len > 0) {
+    /* findings go to stderr when the XML itself goes to stdout */
+    fflush(stdout);
+    int saved = dup(fileno(stdout));
+    (void) dup2(fileno(stderr), fileno(stdout));
+    print_findings_text(cli, file, findings);
+    fflush(stdout);
+    (void) dup2(saved, fileno(stdout));
+    close(saved);
+  }
+  return ic_lint_count_errors(findings) > 0 ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
+}
+
+/* ---- protect ---------------------------------------------------------------------- */
+
+int
+ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
+{
+  WriteMode m = {0};
+  gboolean force = FALSE;
+  GOptionEntry entries[] = {
+    WRITE_OPTIONS(m),
+    {"force", 'f', 0, G_OPTION_ARG_NONE, &force, "Also turn an explicit iommu='off' on", NULL},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE|DIR...",
+                    "put <driver iommu='on'/> on every virtio device (IBM Secure Execution bounce buffers).\n"
+                    "Works on domain XML and standalone device XML. One FILE without --in-place/--check: the result "
+                    "goes to stdout, the report to stderr.",
+                    entries, &status))
+    return status;
+  if (argc < 2)
+    return ic_cli_usage_error(cli, "give at least one FILE or DIR");
+  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  if (!check_write_mode(cli, &m, files->len, &status))
+    return status;
+  FILE *rep = (!m.in_place && !m.check) ? stderr : stdout;
+  g_autoptr(JsonBuilder) jb = NULL;
+  if (cli->json) {
+    jb = ic_json_begin_document("domain-protect", 1);
+    json_builder_set_member_name(jb, "files");
+    json_builder_begin_array(jb);
+  }
+  status = IC_EXIT_OK;
+  guint n_changed_files = 0;
+  for (guint i = 0; i < files->len; i++) {
+    const char *file = g_ptr_array_index(files, i);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+    IcProtectReport r;
+    ic_protect_report_init(&r);
+    if (doc != NULL && !ic_domain_protect(doc, force, &r, &error))
+      g_clear_pointer(&doc, ic_domain_doc_free);
+    if (doc == NULL) {
+      status = worse(status, ic_error_exit_status(error));
+      if (!cli->json)
+        fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
+    } else {
+      status = worse(status, emit_result(cli, &m, doc, file));
+      n_changed_files += ic_domain_doc_changed(doc);
+      if (!cli->json) {
+        if (r.devices_changed > 0)
+          fprintf(rep, "%s: %s iommu='on' on %u device(s)\n", file, m.check ? "would set" : "set", r.devices_changed);
+        for (guint k = 0; k < r.explicit_off->len; k++)
+          fprintf(rep, "%s:%s has iommu='off': left alone (use --force)\n", file,
+                  (char *) g_ptr_array_index(r.explicit_off, k));
+        for (guint k = 0; k < r.forced_off->len; k++)
+          fprintf(rep, "%s:%s had iommu='off': turned on (--force)\n", file,
+                  (char *) g_ptr_array_index(r.forced_off, k));
+        for (guint k = 0; k < r.notes->len; k++)
+          fprintf(rep, "%s:%s\n", file, (char *) g_ptr_array_index(r.notes, k));
+        if (r.ccw_addresses->len > 0) {
+          g_ptr_array_add(r.ccw_addresses, NULL);
+          g_autofree char *list = g_strjoinv(" ", (char **) r.ccw_addresses->pdata);
+          g_ptr_array_remove_index(r.ccw_addresses, r.ccw_addresses->len - 1);
+          fprintf(rep, "%s: ccw devices: %s\n", file, list);
+        }
+      }
+    }
+    if (jb != NULL) {
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "file");
+      json_builder_add_string_value(jb, file);
+      ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
+      json_builder_set_member_name(jb, "changed");
+      json_builder_add_boolean_value(jb, doc != NULL && ic_domain_doc_changed(doc));
+      json_builder_set_member_name(jb, "devices_changed");
+      json_builder_add_int_value(jb, r.devices_changed);
+      json_builder_set_member_name(jb, "already_on");
+      json_builder_add_int_value(jb, r.already_on);
+      json_string_array(jb, "explicit_off", r.explicit_off);
+      json_string_array(jb, "forced_off", r.forced_off);
+      json_string_array(jb, "ccw_addresses", r.ccw_addresses);
+      json_string_array(jb, "notes", r.notes);
+      json_builder_end_object(jb);
+    }
+    ic_protect_report_clear(&r);
+  }
+  if (jb != NULL) {
+    json_builder_end_array(jb);
+    json_builder_set_member_name(jb, "files_changed");
+    json_builder_add_int_value(jb, n_changed_files);
+    json_builder_end_object(jb);
+    g_autoptr(JsonNode) root = json_builder_get_root(jb);
+    ic_json_print(root);
+  } else if (m.in_place || m.check) {
+    printf("%u file(s), %u %s\n", files->len, n_changed_files, m.check ? "would change" : "changed");
+  }
+  return status;
+}
+
+/* ---- viommu ------------------------------------------------------------------------ */
+
+static gboolean
+parse_libvirt_version(const char *text, guint *out)
+{
+  guint a = 0, b = 0, c = 0;
+  if (text == NULL)
+    return TRUE;
+  if (sscanf(text, "%u.%u.%u", &a, &b, &c) < 2)
+    return FALSE;
+  *out = a * 1000000 + b * 1000 + c;
+  return TRUE;
+}
+
+int
+ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
+{
+  WriteMode m = {0};
+  g_autofree char *model = NULL, *libvirt_version = NULL;
+  int aw_bits = 0, host_aw = -1;
+  gboolean remove = FALSE;
+  GOptionEntry entries[] = {
+    {"model", 'm', 0, G_OPTION_ARG_STRING, &model, "intel, smmuv3, virtio, amd or auto (Nova's rule)", "MODEL"},
+    {"aw-bits", 0, 0, G_OPTION_ARG_INT, &aw_bits, "IOVA width for intel (39 or 48; default: from the host)", "N"},
+    {"remove", 0, 0, G_OPTION_ARG_NONE, &remove, "Remove the vIOMMU", NULL},
+    {"libvirt-version", 0, 0, G_OPTION_ARG_STRING, &libvirt_version,
+     "libvirt version for --model auto (default: assume >= 8.3, i.e. virtio)", "X.Y.Z"},
+    {"host-aw-bits", 0, 0, G_OPTION_ARG_INT, &host_aw, "Host IOMMU address width (default: host inventory)", "N"},
+    WRITE_OPTIONS(m),
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE...",
+                    "add, update or remove the vIOMMU with what it needs: split ioapic for interrupt remapping on "
+                    "x86, caching_mode with VFIO hostdevs, eim above 255 vCPUs, aw_bits from the host IOMMU width. "
+                    "The result is linted; exit 1 when errors remain.",
+                    entries, &status))
+    return status;
+  if (argc < 2)
+    return ic_cli_usage_error(cli, "give at least one FILE");
+  if (!remove && model == NULL)
+    return ic_cli_usage_error(cli, "give --model or --remove");
+  IcViommuRequest req;
+  ic_viommu_request_init(&req);
+  if (!remove) {
+    req.model = ic_viommu_model_from_string(model);
+    if (req.model == IC_VIOMMU_UNKNOWN)
+      return ic_cli_usage_error(cli, "unknown model '%s' (intel, smmuv3, virtio, amd, auto)", model);
+  }
+  if (aw_bits != 0 && aw_bits != 39 && aw_bits != 48)
+    return ic_cli_usage_error(cli, "--aw-bits must be 39 or 48 (QEMU's intel-iommu)");
+  if (!parse_libvirt_version(libvirt_version, &req.libvirt_version))
+    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y.Z", libvirt_version);
+  req.aw_bits = (guint) aw_bits;
+  req.host_aw_bits = host_aw >= 0 ? (guint) host_aw : host_aw_bits(cli);
+  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  if (!check_write_mode(cli, &m, files->len, &status))
+    return status;
+  FILE *rep = (!m.in_place && !m.check) ? stderr : stdout;
+  g_autoptr(JsonBuilder) jb = NULL;
+  if (cli->json) {
+    jb = ic_json_begin_document("domain-viommu", 1);
+    json_builder_set_member_name(jb, "files");
+    json_builder_begin_array(jb);
+  }
+  status = IC_EXIT_OK;
+  for (guint i = 0; i < files->len; i++) {
+    const char *file = g_ptr_array_index(files, i);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+    if (doc != NULL) {
+      gboolean ok = remove ? ic_domain_viommu_remove(doc, &error) : ic_domain_viommu_set(doc, &req, notes, &error);
+      if (!ok)
+        g_clear_pointer(&doc, ic_domain_doc_free);
+    }
+    if (jb != NULL) {
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "file");
+      json_builder_add_string_value(jb, file);
+      ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
+      json_builder_set_member_name(jb, "changed");
+      json_builder_add_boolean_value(jb, doc != NULL && ic_domain_doc_changed(doc));
+      json_string_array(jb, "notes", notes);
+    }
+    if (doc == NULL) {
+      status = worse(status, ic_error_exit_status(error));
+      if (!cli->json)
+        fprintf(stderr, "%s %s: %s: %s\n", cli->prog, cli->command, file, error->message);
+    } else {
+      if (!cli->json)
+        for (guint k = 0; k < notes->len; k++)
+          fprintf(rep, "%s: %s\n", file, (char *) g_ptr_array_index(notes, k));
+      status = worse(status, lint_after_edit(cli, doc, file, req.host_aw_bits, jb));
+      status = worse(status, emit_result(cli, &m, doc, file));
+    }
+    if (jb != NULL)
+      json_builder_end_object(jb);
+  }
+  if (jb != NULL) {
+    json_builder_end_array(jb);
+    json_builder_end_object(jb);
+    g_autoptr(JsonNode) root = json_builder_get_root(jb);
+    ic_json_print(root);
+  }
+  return status;
+}
+
+/* ---- hostdev ---------------------------------------------------------------------- */
+
+static gboolean
+parse_yes_no(const char *text, IcTristate *out)
+{
+  if (text == NULL)
+    return TRUE;
+  int v = ic_parse_bool_word(text);
+  if (v < 0)
+    return FALSE;
+  *out = v ? IC_TRI_ON : IC_TRI_OFF;
+  return TRUE;
+}
+
+int
+ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
+{
+  WriteMode m = {0};
+  g_autofree char *iommufd = NULL, *managed = NULL, *driver_model = NULL;
+  gboolean group = FALSE;
+  GOptionEntry entries[] = {
+    {"iommufd", 0, 0, G_OPTION_ARG_STRING, &iommufd, "Write <driver iommufd='yes|no'/> (libvirt >= 12.1)", "yes|no"},
+    {"managed", 0, 0, G_OPTION_ARG_STRING, &managed, "managed='yes|no' (default yes)", "yes|no"},
+    {"driver-model", 0, 0, G_OPTION_ARG_STRING, &driver_model, "VFIO variant driver (<driver model=''>)", "NAME"},
+    {"group", 'g', 0, G_OPTION_ARG_NONE, &group, "Add every endpoint of each device's IOMMU group (host inventory)", NULL},
+    WRITE_OPTIONS(m),
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE ADDR...",
+                    "add PCI hostdevs (<driver name='vfio'/>) for the given host devices; with --group, for every "
+                    "endpoint of their IOMMU groups. Existing hostdevs for the same address are kept.",
+                    entries, &status))
+    return status;
+  if (argc < 3)
+    return ic_cli_usage_error(cli, "give FILE and at least one PCI address");
+  IcHostdevSpec spec = {.managed = IC_TRI_ABSENT, .iommufd = IC_TRI_ABSENT, .driver_model = driver_model};
+  if (!parse_yes_no(iommufd, &spec.iommufd))
+    return ic_cli_usage_error(cli, "--iommufd takes yes or no");
+  if (!parse_yes_no(managed, &spec.managed))
+    return ic_cli_usage_error(cli, "--managed takes yes or no");
+  if (!check_write_mode(cli, &m, 1, &status))
+    return status;
+  const char *file = argv[1];
+  g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
+  IcInventory *inv = NULL;
+  for (int i = 2; i < argc; i++) {
+    IcPciAddr a;
+    GError *error = NULL;
+    if (!ic_pci_addr_parse(argv[i], &a, &error))
+      return ic_cli_fail(cli, error);
+    if (!group) {
+      g_array_append_val(addrs, a);
+      continue;
+    }
+    if (inv == NULL && (inv = ic_inventory_get(cli->ctx, IC_INVENTORY_NO_NAMES | IC_INVENTORY_NO_HOST_USE, &error)) == NULL)
+      return ic_cli_fail(cli, error);
+    IcPciDevice *dev = ic_inventory_find_device(inv, &a);
+    if (dev == NULL || dev->group == NULL)
+      return ic_cli_fail(cli, g_error_new(IC_ERROR, IC_ERROR_NOT_FOUND, "%s: %s", argv[i],
+                                          dev == NULL ? "no such PCI device on the host" : "the device has no IOMMU group"));
+    for (guint k = 0; k < dev->group->members->len; k++) {
+      IcPciDevice *mbr = g_ptr_array_index(dev->group->members, k);
+      if (!ic_pci_device_is_bridge(mbr))
+        g_array_append_val(addrs, mbr->addr);
+    }
+  }
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+  if (doc == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&error));
+  for (guint i = 0; i < addrs->len; i++) {
+    spec.addr = g_array_index(addrs, IcPciAddr, i);
+    if (!ic_domain_hostdev_add(doc, &spec, &error))
+      return ic_cli_fail(cli, g_steal_pointer(&error));
+  }
+  g_autoptr(JsonBuilder) jb = NULL;
+  if (cli->json) {
+    jb = ic_json_begin_document("domain-hostdev", 1);
+    json_builder_set_member_name(jb, "file");
+    json_builder_add_string_value(jb, file);
+    json_builder_set_member_name(jb, "changed");
+    json_builder_add_boolean_value(jb, ic_domain_doc_changed(doc));
+    json_builder_set_member_name(jb, "addresses");
+    json_builder_begin_array(jb);
+    for (guint i = 0; i < addrs->len; i++) {
+      char buf[IC_PCI_ADDR_STRLEN];
+      json_builder_add_string_value(jb, ic_pci_addr_format(&g_array_index(addrs, IcPciAddr, i), buf));
+    }
+    json_builder_end_array(jb);
+  }
+  status = lint_after_edit(cli, doc, file, 0, jb);
+  status = worse(status, emit_result(cli, &m, doc, file));
+  if (jb != NULL) {
+    json_builder_end_object(jb);
+    g_autoptr(JsonNode) root = json_builder_get_root(jb);
+    ic_json_print(root);
+  }
+  return status;
+}
+
+/* ---- memlock ---------------------------------------------------------------------- */
+
+static char *
+human_bytes(gboolean unlimited, guint64 bytes)
+{
+  if (unlimited)
+    return g_strdup("unlimited");
+  if (bytes == 0)
+    return g_strdup("no limit set");
+  g_autofree char *h = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+  return g_strdup_printf("%s (%" G_GUINT64_FORMAT " bytes)", h, bytes);
+}
+
+int
+ic_cmd_domain_memlock(IcCli *cli, int argc, char **argv)
+{
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE...",
+                    "the RLIMIT_MEMLOCK a guest needs: libvirt's formula and iommuctl's estimate, with a warning "
+                    "when it exceeds the host's RAM (from /proc/meminfo). Exit 1 when it does.",
+                    NULL, &status))
+    return status;
+  if (argc < 2)
+    return ic_cli_usage_error(cli, "give at least one FILE");
+  guint64 ram = host_ram_bytes(cli);
+  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  g_autoptr(JsonBuilder) jb = NULL;
+  if (cli->json) {
+    jb = ic_json_begin_document("domain-memlock", 1);
+    json_builder_set_member_name(jb, "host_ram_bytes");
+    json_builder_add_int_value(jb, (gint64) ram);
+    json_builder_set_member_name(jb, "files");
+    json_builder_begin_array(jb);
+  }
+  status = IC_EXIT_OK;
+  for (guint i = 0; i < files->len; i++) {
+    const char *file = g_ptr_array_index(files, i);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+    IcMemlockReport r = {0};
+    gboolean ok = doc != NULL && ic_domain_memlock(ic_domain_doc_def(doc), ram, &r, &error);
+    if (!ok) {
+      status = worse(status, ic_error_exit_status(error));
+      if (!cli->json)
+        fprintf(stderr, "%s %s: %s: %s\n", cli->prog, cli->command, file, error->message);
+    } else if (r.exceeds_host_ram) {
+      status = worse(status, IC_EXIT_NEGATIVE);
+    }
+    if (jb != NULL) {
+      json_builder_begin_object(jb);
+      json_builder_set_member_name(jb, "file");
+      json_builder_add_string_value(jb, file);
+      ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
+      if (ok) {
+        json_builder_set_member_name(jb, "libvirt");
+        json_builder_begin_object(jb);
+        json_builder_set_member_name(jb, "unlimited");
+        json_builder_add_boolean_value(jb, r.libvirt_unlimited);
+        json_builder_set_member_name(jb, "bytes");
+        json_builder_add_int_value(jb, (gint64) r.libvirt_bytes);
+        json_builder_set_member_name(jb, "why");
+        json_builder_add_string_value(jb, r.libvirt_why);
+        json_builder_end_object(jb);
+        json_builder_set_member_name(jb, "estimate");
+        json_builder_begin_object(jb);
+        json_builder_set_member_name(jb, "unlimited");
+        json_builder_add_boolean_value(jb, r.estimate_unlimited);
+        json_builder_set_member_name(jb, "bytes");
+        json_builder_add_int_value(jb, (gint64) r.estimate_bytes);
+        json_builder_set_member_name(jb, "why");
+        json_builder_add_string_value(jb, r.estimate_why);
+        json_builder_end_object(jb);
+        json_builder_set_member_name(jb, "exceeds_host_ram");
+        json_builder_add_boolean_value(jb, r.exceeds_host_ram);
+      }
+      json_builder_end_object(jb);
+    } else if (ok) {
+      g_autofree char *lv = human_bytes(r.libvirt_unlimited, r.libvirt_bytes);
+      g_autofree char *es = human_bytes(r.estimate_unlimited, r.estimate_bytes);
+      printf("%s:\n  libvirt:  %s\n            %s\n  iommuctl: %s\n            %s\n", file, lv, r.libvirt_why, es,
+             r.estimate_why);
+      if (ram != 0) {
+        g_autofree char *h = g_format_size_full(ram, G_FORMAT_SIZE_IEC_UNITS);
+        printf("  host RAM: %s%s\n", h, r.exceeds_host_ram ? "" : " (fits)");
+        if (r.exceeds_host_ram)
+          printf("  %swarning%s: the limit exceeds the host's RAM; pinning that much cannot succeed "
+                 "(use iommufd, fewer devices per vIOMMU, or drop the vIOMMU)\n",
+                 ic_color(cli->ctx->color, IC_COLOR_YELLOW), ic_color(cli->ctx->color, IC_COLOR_RESET));
+      }
+    }
+    ic_memlock_report_clear(&r);
+  }
+  if (jb != NULL) {
+    json_builder_end_array(jb);
+    json_builder_end_object(jb);
+    g_autoptr(JsonNode) root = json_builder_get_root(jb);
+    ic_json_print(root);
+  }
+  return status;
+}
