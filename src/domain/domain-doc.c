@@ -380,6 +380,22 @@ ic_domain_doc_quote(const IcDomainDoc *doc)
   return doc->quote;
 }
 
+char
+ic_domain_quote_near(const IcDomainDoc *doc, xmlNodePtr node)
+{
+  const IcSpan *s = node != NULL ? ic_domain_span(doc, node) : NULL;
+  if (s != NULL && s->quote != 0)
+    return s->quote;
+  xmlNodePtr last = NULL;
+  for (xmlNodePtr c = node != NULL ? node->children : NULL; c != NULL; c = c->next)
+    if (c->type == XML_ELEMENT_NODE)
+      last = c;
+  s = last != NULL ? ic_domain_span(doc, last) : NULL;
+  if (s != NULL && s->quote != 0)
+    return s->quote;
+  return doc->quote;
+}
+
 gboolean
 ic_domain_doc_write(const IcDomainDoc *doc, const char *path, gboolean backup, GError **error)
 {

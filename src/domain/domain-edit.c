@@ -14,9 +14,8 @@ doc_name(const IcDomainDoc *doc)
 
 /* "<name a='b'/>" with the document's quote character. */
 static char *
-element_with_attrs(const IcDomainDoc *doc, const char *name, const char *const *kv, gboolean close)
+element_with_attrs(char q, const char *name, const char *const *kv, gboolean close)
 {
-  char q = ic_domain_doc_quote(doc);
   GString *s = g_string_new("<");
   g_string_append(s, name);
   for (guint i = 0; kv != NULL && kv[i] != NULL; i += 2)
@@ -72,7 +71,7 @@ protect_device(IcDomainDoc *doc, IcEditBatch *b, const IcDomainDevice *d, gboole
     ic_edit_set_attr(b, d->opts.driver, "iommu", "on");
   } else {
     const char *kv[] = {"iommu", "on", NULL};
-    g_autofree char *frag = element_with_attrs(doc, "driver", kv, TRUE);
+    g_autofree char *frag = element_with_attrs(ic_domain_quote_near(doc, d->node), "driver", kv, TRUE);
     ic_edit_append_child(b, d->node, frag);
   }
   r->devices_changed++;
@@ -147,11 +146,12 @@ static void
 ensure_features(IcEditBatch *b, IcDomainDoc *doc, const FeatureWant *want, guint n)
 {
   const IcDomainDef *def = ic_domain_doc_def(doc);
+  char fq = ic_domain_quote_near(doc, def->features != NULL ? def->features : def->root);
   if (def->features == NULL) {
     GString *frag = g_string_new("<features>");
     for (guint i = 0; i < n; i++) {
       const char *kv[] = {want[i].attr, want[i].value, NULL};
-      g_autofree char *el = element_with_attrs(doc, want[i].name, want[i].attr != NULL ? kv : NULL, TRUE);
+      g_autofree char *el = element_with_attrs(fq, want[i].name, want[i].attr != NULL ? kv : NULL, TRUE);
       g_string_append_printf(frag, "\n  %s", el);
     }
     g_string_append(frag, "\n</features>");
@@ -171,7 +171,7 @@ ensure_features(IcEditBatch *b, IcDomainDoc *doc, const FeatureWant *want, guint
       continue;
     }
     const char *kv[] = {want[i].attr, want[i].value, NULL};
-    g_autofree char *frag = element_with_attrs(doc, want[i].name, want[i].attr != NULL ? kv : NULL, TRUE);
+    g_autofree char *frag = element_with_attrs(fq, want[i].name, want[i].attr != NULL ? kv : NULL, TRUE);
     ic_edit_append_child(b, def->features, frag);
   }
 }
@@ -404,6 +404,7 @@ ic_domain_viommu_set(IcDomainDoc *doc, const IcViommuRequest *req, GPtrArray *no
   const char *const *attrs = (const char *const *) kv->pdata;
 
   g_autoptr(IcEditBatch) b = ic_edit_batch_new(doc);
+  char vq = ic_domain_quote_near(doc, def->devices_node != NULL ? def->devices_node : def->root);
   const IcDomainIommu *first = def->iommus->len > 0 ? g_ptr_array_index(def->iommus, 0) : NULL;
   if (first != NULL && first->model == model) {
     /* same model: edit in place, keeping its address/alias/acpi */
@@ -420,15 +421,15 @@ ic_domain_viommu_set(IcDomainDoc *doc, const IcViommuRequest *req, GPtrArray *no
         note(notes, "aw_bits='48': %u is not a width QEMU supports", first->aw_bits);
       }
     } else if (attrs[0] != NULL) {
-      g_autofree char *drv = element_with_attrs(doc, "driver", attrs, TRUE);
+      g_autofree char *drv = element_with_attrs(vq, "driver", attrs, TRUE);
       ic_edit_append_child(b, first->base.node, drv);
     }
   } else {
     const char *mkv[] = {"model", ic_viommu_model_to_string(model), NULL};
-    g_autofree char *open = element_with_attrs(doc, "iommu", mkv, attrs[0] == NULL);
+    g_autofree char *open = element_with_attrs(vq, "iommu", mkv, attrs[0] == NULL);
     g_autofree char *frag = NULL;
     if (attrs[0] != NULL) {
-      g_autofree char *drv = element_with_attrs(doc, "driver", attrs, TRUE);
+      g_autofree char *drv = element_with_attrs(vq, "driver", attrs, TRUE);
       frag = g_strdup_printf("%s\n  %s\n</iommu>", open, drv);
     } else {
       frag = g_strdup(open);
@@ -483,7 +484,7 @@ ic_domain_hostdev_add(IcDomainDoc *doc, const IcHostdevSpec *spec, GError **erro
     if (h->has_source_pci && ic_pci_addr_equal(&h->source_pci, &spec->addr))
       return TRUE;
   }
-  char q = ic_domain_doc_quote(doc);
+  char q = ic_domain_quote_near(doc, def->devices_node != NULL ? def->devices_node : def->root);
   GString *f = g_string_new(NULL);
   g_string_append_printf(f, "<hostdev mode=%csubsystem%c type=%cpci%c managed=%c%s%c>\n", q, q, q, q, q,
                          spec->managed == IC_TRI_OFF ? "no" : "yes", q);

@@ -52,6 +52,9 @@ void ic_edit_replace(IcEditBatch *b, xmlNodePtr el, const char *fragment);
 gboolean ic_edit_batch_commit(IcEditBatch *b, GError **error);
 /* The quote character new attributes should use. */
 char ic_domain_doc_quote(const IcDomainDoc *doc);
+/* The quote new attributes near node should use: node's own, else its last
+ * child element's, else the document's. */
+char ic_domain_quote_near(const IcDomainDoc *doc, xmlNodePtr node);
 
 /* domain-def.c */
 IcDomainDef *ic_domain_def_build(IcDomainDoc *doc, GError **error);
