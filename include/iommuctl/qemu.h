@@ -58,6 +58,11 @@ IcQemuCaps *ic_qemu_caps_load_file(const char *path, GError **error);
  * by --qemu-version to show the argv for a QEMU that is not installed. */
 IcQemuCaps *ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version,
                                      GError **error);
+/* What the CLI uses: caps_file if given; else probe binary (when it is
+ * missing and version is given, the version table alone); then, with
+ * version, what that version would have. */
+IcQemuCaps *ic_qemu_caps_select(IcContext *ctx, const char *binary, const char *version,
+                                const char *caps_file, GError **error);
 void ic_qemu_caps_free(IcQemuCaps *caps);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuCaps, ic_qemu_caps_free)
 
@@ -115,5 +120,102 @@ JsonNode *ic_qemu_argv_to_json(const IcQemuArgv *argv);
 /* Parse "a=b,c=d" keyval (QEMU's ",," escape) into an object of strings;
  * a leading bare word goes under implied_key (e.g. "type" for -machine). */
 JsonObject *ic_qemu_keyval_parse(const char *text, const char *implied_key);
+
+/* ======================================================================
+ * Domain XML -> QEMU command line
+ * ====================================================================== */
+
+typedef struct IcDomainDoc IcDomainDoc; /* include/iommuctl/domain.h */
+
+/* The emulator a domain runs on: override, else <emulator>, else
+ * /usr/bin/qemu-system-<arch>. */
+char *ic_qemu_binary_for(const IcDomainDoc *doc, const char *override);
+
+typedef struct {
+  const IcQemuCaps *caps;   /* required: what the binary offers */
+  const char *binary;       /* the emulator (ic_qemu_binary_for) */
+  gboolean paused;          /* add -S */
+  const char *qmp_socket;   /* add a QMP monitor on this unix socket; NULL: none */
+} IcQemuBuildOptions;
+
+typedef enum {
+  IC_QEMU_NOTE_INFO,
+  IC_QEMU_NOTE_WARNING,
+} IcQemuNoteLevel;
+
+/* A lint-style finding of the QEMU layer (refusals are GErrors instead). */
+typedef struct {
+  const char *code;         /* stable, "IC-Q…" (static) */
+  IcQemuNoteLevel level;
+  int line;                 /* 0: the document */
+  char *message;
+} IcQemuNote;
+
+typedef struct {
+  IcQemuArgv *argv;
+  GPtrArray *notes;         /* IcQemuNote* */
+} IcQemuBuild;
+
+void ic_qemu_build_free(IcQemuBuild *build);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuBuild, ic_qemu_build_free)
+
+/* The complete command line.  Refuses (IC_ERROR_UNSUPPORTED naming the
+ * element and line) anything outside the modelled subset, anything the
+ * binary lacks (with its version and the version needed), and combinations
+ * QEMU would refuse (with QEMU's own text). */
+IcQemuBuild *ic_qemu_build(IcContext *ctx, const IcDomainDoc *doc,
+                           const IcQemuBuildOptions *opts, GError **error);
+
+/* ---- per-host-bridge bypass (bypass_iommu / default-bus-bypass-iommu) ---- */
+
+#define IC_QEMU_BYPASS_NS "https://iommuctl.dev/xmlns/bypass/1"
+
+/* --bus INDEX=on|off edits and --default-bus on|off: write metadata and the
+ * libvirt realisation; everything else in the file is kept byte for byte. */
+typedef struct {
+  int default_bus;          /* -1 leave, 0 off, 1 on */
+  GArray *buses;            /* of IcQemuBypassBus */
+} IcQemuBypassEdit;
+
+typedef struct {
+  int index;                /* pcie-expander-bus controller index */
+  gboolean on;
+} IcQemuBypassBus;
+
+gboolean ic_qemu_bypass_apply(IcDomainDoc *doc, const IcQemuBypassEdit *edit,
+                              GPtrArray *notes, GError **error);
+
+/* ---- iommuctl run ------------------------------------------------------ */
+
+typedef struct {
+  const IcQemuCaps *caps;
+  const char *binary;
+  gboolean dry_run;         /* print the plan, change nothing */
+  guint64 host_ram_bytes;   /* for the memlock report; 0 unknown */
+} IcQemuRunOptions;
+
+/* Lint (refuse on errors), detach managed hostdevs (whole groups,
+ * journaled), raise RLIMIT_MEMLOCK, run QEMU in the foreground forwarding
+ * SIGINT/SIGTERM/SIGHUP, reattach on exit.  The plan and progress go to
+ * out (one line each).  Returns QEMU's exit status (or 128+signal) in
+ * *qemu_status. */
+gboolean ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts,
+                     GPtrArray *out, int *qemu_status, GError **error);
+
+/* ---- property read-back over QMP ---------------------------------------- */
+
+typedef struct {
+  char *what;               /* "/machine/peripheral/iommu0 caching-mode" */
+  char *expected;
+  char *actual;             /* NULL when unreadable */
+  gboolean ok;
+} IcQemuCheck;
+
+/* Start argv paused (with a private QMP socket), read back every property
+ * the command line set (qom-get on /machine/peripheral/<id>, /objects/<id>,
+ * /machine; info qtree for id-less host bridges' bypass-iommu), quit.
+ * Returns the checks (IcQemuCheck*); QEMU refusing to start is an error
+ * carrying QEMU's text. */
+GPtrArray *ic_qemu_verify(const IcQemuArgv *argv, GError **error);
 
 G_END_DECLS

@@ -1,5 +1,270 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cli/cmd-stub.h"
-IC_CMD_NOT_YET(ic_cmd_domain_qemu_args)
-IC_CMD_NOT_YET(ic_cmd_domain_bypass)
-IC_CMD_NOT_YET(ic_cmd_run)
+/* domain qemu-args, domain bypass, run. */
+#include "cli/cli.h"
+#include <iommuctl/domain.h>
+#include <iommuctl/qemu.h>
+#include "util/ic-util.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static IcQemuCaps *
+select_caps(IcCli *cli, const IcDomainDoc *doc, const char *qemu, const char *version, const char *caps_file,
+            char **binary_out, GError **error)
+{
+  g_autofree char *binary = ic_qemu_binary_for(doc, qemu);
+  IcQemuCaps *caps = ic_qemu_caps_select(cli->ctx, binary, version, caps_file, error);
+  if (caps != NULL)
+    *binary_out = g_steal_pointer(&binary);
+  return caps;
+}
+
+static void
+print_notes_text(const IcDomainDoc *doc, GPtrArray *notes)
+{
+  const char *f = ic_domain_doc_filename(doc) ? ic_domain_doc_filename(doc) : "<domain>";
+  for (guint i = 0; i < notes->len; i++) {
+    const IcQemuNote *n = notes->pdata[i];
+    if (n->line > 0)
+      fprintf(stderr, "%s:%d: %s: %s [%s]\n", f, n->line, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note",
+              n->message, n->code);
+    else
+      fprintf(stderr, "%s: %s: %s [%s]\n", f, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", n->message,
+              n->code);
+  }
+}
+
+static void
+add_notes_json(JsonBuilder *b, GPtrArray *notes)
+{
+  json_builder_set_member_name(b, "notes");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < notes->len; i++) {
+    const IcQemuNote *n = notes->pdata[i];
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "code");
+    json_builder_add_string_value(b, n->code);
+    json_builder_set_member_name(b, "level");
+    json_builder_add_string_value(b, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "info");
+    json_builder_set_member_name(b, "line");
+    json_builder_add_int_value(b, n->line);
+    json_builder_set_member_name(b, "message");
+    json_builder_add_string_value(b, n->message);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+}
+
+static void
+add_checks_json(JsonBuilder *b, GPtrArray *checks)
+{
+  json_builder_set_member_name(b, "verify");
+  json_builder_begin_array(b);
+  for (guint i = 0; checks && i < checks->len; i++) {
+    const IcQemuCheck *c = checks->pdata[i];
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "what");
+    json_builder_add_string_value(b, c->what);
+    json_builder_set_member_name(b, "expected");
+    json_builder_add_string_value(b, c->expected);
+    ic_json_add_string_or_null(b, "actual", c->actual);
+    json_builder_set_member_name(b, "ok");
+    json_builder_add_boolean_value(b, c->ok);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+}
+
+int
+ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
+{
+  g_autofree char *qemu = NULL, *version = NULL, *caps_file = NULL, *qmp = NULL;
+  gboolean shell = FALSE, paused = FALSE, verify = FALSE;
+  GOptionEntry entries[] = {
+    {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu, "QEMU binary (default: <emulator>, else qemu-system-<arch>)", "PATH"},
+    {"qemu-version", 0, 0, G_OPTION_ARG_STRING, &version,
+     "Generate for this QEMU version (its options from iommuctl's version table over the probed binary)", "X.Y"},
+    {"qemu-caps", 0, 0, G_OPTION_ARG_FILENAME, &caps_file, "Capability file instead of probing (schema iommuctl.qemu-caps)", "FILE"},
+    {"shell", 0, 0, G_OPTION_ARG_NONE, &shell, "One shell-quoted line instead of one option per line", NULL},
+    {"paused", 'S', 0, G_OPTION_ARG_NONE, &paused, "Add -S (start paused)", NULL},
+    {"qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp, "Add a QMP monitor on this unix socket", "SOCKET"},
+    {"verify", 0, 0, G_OPTION_ARG_NONE, &verify,
+     "Start the QEMU paused and read back every property set (qom-get, info qtree); exit 1 on a mismatch", NULL},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE",
+                    "the QEMU command line a domain XML means (refuses what it cannot express exactly)", entries, &status))
+    return status;
+  if (argc != 2)
+    return ic_cli_usage_error(cli, "expected one domain XML file");
+  GError *error = NULL;
+  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
+  if (doc == NULL)
+    return ic_cli_fail(cli, error);
+  g_autofree char *binary = NULL;
+  g_autoptr(IcQemuCaps) caps = select_caps(cli, doc, qemu, version, caps_file, &binary, &error);
+  if (caps == NULL)
+    return ic_cli_fail(cli, error);
+  IcQemuBuildOptions bo = {.caps = caps, .binary = binary, .paused = paused, .qmp_socket = qmp};
+  g_autoptr(IcQemuBuild) build = ic_qemu_build(cli->ctx, doc, &bo, &error);
+  if (build == NULL)
+    return ic_cli_fail(cli, error);
+  g_autoptr(GPtrArray) checks = NULL;
+  if (verify) {
+    checks = ic_qemu_verify(build->argv, &error);
+    if (checks == NULL)
+      return ic_cli_fail(cli, error);
+  }
+  guint bad = 0;
+  for (guint i = 0; checks && i < checks->len; i++)
+    bad += !((IcQemuCheck *) checks->pdata[i])->ok;
+
+  if (cli->json) {
+    g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-args", 1);
+    ic_json_add_string_or_null(b, "file", argv[1]);
+    ic_json_add_string_or_null(b, "binary", build->argv->binary);
+    ic_json_add_string_or_null(b, "qemu_version", ic_qemu_caps_version(caps));
+    json_builder_set_member_name(b, "argv");
+    json_builder_begin_array(b);
+    g_auto(GStrv) v = ic_qemu_argv_to_strv(build->argv);
+    for (int i = 0; v[i]; i++)
+      json_builder_add_string_value(b, v[i]);
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "options");
+    g_autoptr(JsonNode) opts = ic_qemu_argv_to_json(build->argv);
+    json_builder_add_value(b, json_node_copy(json_object_get_member(json_node_get_object(opts), "options")));
+    add_notes_json(b, build->notes);
+    if (verify)
+      add_checks_json(b, checks);
+    json_builder_end_object(b);
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    ic_json_print(root);
+  } else {
+    print_notes_text(doc, build->notes);
+    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : ic_qemu_argv_to_lines(build->argv);
+    fputs(text, stdout);
+    for (guint i = 0; checks && i < checks->len; i++) {
+      const IcQemuCheck *c = checks->pdata[i];
+      fprintf(stderr, "verify: %s %s: expected %s, QEMU has %s\n", c->ok ? "ok  " : "FAIL", c->what, c->expected,
+              c->actual ? c->actual : "(unreadable)");
+    }
+  }
+  return bad ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
+}
+
+static gboolean
+parse_onoff(const char *text, gboolean *out)
+{
+  int v = ic_parse_bool_word(text);
+  if (v < 0)
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+int
+ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
+{
+  g_auto(GStrv) buses = NULL;
+  g_autofree char *default_bus = NULL, *output = NULL;
+  gboolean dry_run = FALSE;
+  GOptionEntry entries[] = {
+    {"bus", 0, 0, G_OPTION_ARG_STRING_ARRAY, &buses,
+     "pcie-expander-bus controller INDEX bypasses the vIOMMU (on) or not (off); repeatable", "INDEX=on|off"},
+    {"default-bus", 0, 0, G_OPTION_ARG_STRING, &default_bus, "The machine's default root bus bypasses the vIOMMU", "on|off"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the result here instead of editing FILE in place", "OUT"},
+    {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the edited XML on stdout, change nothing", NULL},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE",
+                    "per-host-bridge IOMMU bypass: writes iommuctl metadata plus the qemu:override / "
+                    "qemu:commandline that real libvirt launches with (rest of the file kept byte for byte)",
+                    entries, &status))
+    return status;
+  if (argc != 2)
+    return ic_cli_usage_error(cli, "expected one domain XML file");
+  IcQemuBypassEdit edit = {.default_bus = -1, .buses = g_array_new(FALSE, FALSE, sizeof(IcQemuBypassBus))};
+  g_autoptr(GArray) bus_array = edit.buses;
+  gboolean on;
+  if (default_bus != NULL) {
+    if (!parse_onoff(default_bus, &on))
+      return ic_cli_usage_error(cli, "--default-bus takes on or off, not '%s'", default_bus);
+    edit.default_bus = on;
+  }
+  for (int i = 0; buses && buses[i]; i++) {
+    g_auto(GStrv) kv = g_strsplit(buses[i], "=", 2);
+    gint64 idx;
+    if (kv[0] == NULL || kv[1] == NULL || !ic_parse_int64(kv[0], 10, 1, 255, &idx) || !parse_onoff(kv[1], &on))
+      return ic_cli_usage_error(cli, "--bus takes INDEX=on|off (controller index 1..255), not '%s'", buses[i]);
+    IcQemuBypassBus e = {.index = (int) idx, .on = on};
+    g_array_append_val(bus_array, e);
+  }
+  if (edit.default_bus < 0 && bus_array->len == 0)
+    return ic_cli_usage_error(cli, "nothing to do: give --bus INDEX=on|off and/or --default-bus on|off");
+  GError *error = NULL;
+  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
+  if (doc == NULL)
+    return ic_cli_fail(cli, error);
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+  if (!ic_qemu_bypass_apply(doc, &edit, notes, &error))
+    return ic_cli_fail(cli, error);
+  for (guint i = 0; i < notes->len; i++)
+    fprintf(stderr, "%s: %s\n", argv[1], (const char *) notes->pdata[i]);
+  gsize len = 0;
+  const char *bytes = ic_domain_doc_bytes(doc, &len);
+  if (dry_run) {
+    fwrite(bytes, 1, len, stdout);
+    return IC_EXIT_OK;
+  }
+  if (!ic_domain_doc_changed(doc)) {
+    fprintf(stderr, "%s: already so; unchanged\n", argv[1]);
+    return IC_EXIT_OK;
+  }
+  if (!ic_domain_doc_write(doc, output ? output : argv[1], FALSE, &error))
+    return ic_cli_fail(cli, error);
+  if (cli->json) {
+    g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-bypass", 1);
+    ic_json_add_string_or_null(b, "file", output ? output : argv[1]);
+    json_builder_set_member_name(b, "changed");
+    json_builder_add_boolean_value(b, TRUE);
+    json_builder_end_object(b);
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    ic_json_print(root);
+  }
+  return IC_EXIT_OK;
+}
+
+int
+ic_cmd_run(IcCli *cli, int argc, char **argv)
+{
+  g_autofree char *qemu = NULL;
+  gboolean dry_run = FALSE;
+  GOptionEntry entries[] = {
+    {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu, "QEMU binary (default: <emulator>, else qemu-system-<arch>)", "PATH"},
+    {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would be done, change nothing, start nothing", NULL},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE",
+                    "lint, detach managed hostdevs, raise RLIMIT_MEMLOCK, run QEMU in the foreground, reattach on exit",
+                    entries, &status))
+    return status;
+  if (argc != 2)
+    return ic_cli_usage_error(cli, "expected one domain XML file");
+  GError *error = NULL;
+  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
+  if (doc == NULL)
+    return ic_cli_fail(cli, error);
+  g_autofree char *binary = NULL;
+  g_autoptr(IcQemuCaps) caps = select_caps(cli, doc, qemu, NULL, NULL, &binary, &error);
+  if (caps == NULL)
+    return ic_cli_fail(cli, error);
+  IcQemuRunOptions ro = {.caps = caps, .binary = binary, .dry_run = dry_run,
+                         .host_ram_bytes = (guint64) sysconf(_SC_PHYS_PAGES) * (guint64) sysconf(_SC_PAGESIZE)};
+  int qemu_status = 0;
+  if (!ic_qemu_run(cli->ctx, doc, &ro, NULL, &qemu_status, &error))
+    return ic_cli_fail(cli, error);
+  return qemu_status;
+}

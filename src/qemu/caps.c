@@ -633,3 +633,26 @@ ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version, GError **e
       apply_feature(c, f, c->version_code >= version_code_of(f->since));
   return c;
 }
+
+IcQemuCaps *
+ic_qemu_caps_select(IcContext *ctx, const char *binary, const char *version, const char *caps_file,
+                    GError **error)
+{
+  if (caps_file != NULL) {
+    g_autoptr(IcQemuCaps) c = ic_qemu_caps_load_file(caps_file, error);
+    if (c == NULL || version == NULL)
+      return g_steal_pointer(&c);
+    return ic_qemu_caps_for_version(c, version, error);
+  }
+  g_autofree char *path = g_find_program_in_path(binary);
+  if (path == NULL && version != NULL) {
+    IcQemuCaps *c = ic_qemu_caps_for_version(NULL, version, error);
+    if (c != NULL)
+      c->binary = g_strdup(binary);
+    return c;
+  }
+  g_autoptr(IcQemuCaps) probed = ic_qemu_caps_probe(ctx, binary, error);
+  if (probed == NULL || version == NULL)
+    return g_steal_pointer(&probed);
+  return ic_qemu_caps_for_version(probed, version, error);
+}

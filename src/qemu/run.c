@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `iommuctl run`: the whole path for people who run QEMU without libvirt.
+ * Every step that changes the host has its undo registered before it runs,
+ * so QEMU dying (or a signal) still ends with the devices given back. */
+#include "qemu-private.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+
+static void
+say(GPtrArray *out, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void
+say(GPtrArray *out, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  char *line = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  if (out != NULL) {
+    g_ptr_array_add(out, line);
+    return;
+  }
+  /* live progress: the user watches a foreground VM */
+  fprintf(stdout, "iommuctl run: %s\n", line);
+  fflush(stdout);
+  g_free(line);
+}
+
+static gboolean
+run_lint(const IcDomainDoc *doc, GPtrArray *out, GError **error)
+{
+  IcLintOptions lo = {0};
+  g_autoptr(GPtrArray) findings = ic_domain_lint(doc, &lo);
+  for (guint i = 0; findings && i < findings->len; i++) {
+    const IcLintFinding *f = findings->pdata[i];
+    say(out, "lint: %s: line %d: %s [%s]", ic_lint_severity_to_string(f->severity), f->line, f->message, f->code);
+  }
+  guint errors = findings ? ic_lint_count_errors(findings) : 0;
+  if (errors > 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_BLOCKED, "%s: %u lint error%s; not starting",
+                ic_domain_doc_filename(doc) ? ic_domain_doc_filename(doc) : "<domain>", errors,
+                errors == 1 ? "" : "s");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_hostdevs(const IcDomainDef *def, GPtrArray *out, GError **error)
+{
+  for (guint i = 0; i < def->hostdevs->len; i++) {
+    const IcDomainHostdev *h = def->hostdevs->pdata[i];
+    char bdf[IC_PCI_ADDR_STRLEN];
+    ic_pci_addr_format(&h->source_pci, bdf);
+    if (h->managed == IC_TRI_ON) {
+      /* The assignment layer (whole groups, journaled) is not part of this
+       * build yet; never half-do a detach. */
+      g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED,
+                  "hostdev %s is managed='yes', but this iommuctl has no assignment layer to detach its IOMMU group; "
+                  "detach the group yourself (iommuctl detach %s) and set managed='no'", bdf, bdf);
+      return FALSE;
+    }
+    say(out, "hostdev %s: managed='no', expected already bound to vfio-pci", bdf);
+  }
+  return TRUE;
+}
+
+static gboolean
+raise_memlock(const IcDomainDef *def, const IcQemuRunOptions *opts, GPtrArray *out, GError **error)
+{
+  IcMemlockReport r = {0};
+  if (!ic_domain_memlock(def, opts->host_ram_bytes, &r, error))
+    return FALSE;
+  gboolean unlimited = r.estimate_unlimited;
+  guint64 bytes = r.estimate_bytes;
+  say(out, "memlock: %s (%s)", unlimited ? "unlimited" : (bytes ? "set" : "no limit needed"),
+      r.estimate_why ? r.estimate_why : "");
+  ic_memlock_report_clear(&r);
+  if (!unlimited && bytes == 0)
+    return TRUE;
+  struct rlimit rl = {.rlim_cur = unlimited ? RLIM_INFINITY : bytes, .rlim_max = unlimited ? RLIM_INFINITY : bytes};
+  if (unlimited)
+    say(out, "setrlimit RLIMIT_MEMLOCK unlimited");
+  else
+    say(out, "setrlimit RLIMIT_MEMLOCK %" G_GUINT64_FORMAT, bytes);
+  if (opts->dry_run)
+    return TRUE;
+  struct rlimit cur;
+  if (getrlimit(RLIMIT_MEMLOCK, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && rl.rlim_max != RLIM_INFINITY &&
+      cur.rlim_max > rl.rlim_max)
+    rl.rlim_max = cur.rlim_max; /* never lower the hard limit */
+  if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PERMISSION, "cannot raise RLIMIT_MEMLOCK to %s: %s (needs CAP_SYS_RESOURCE)",
+                unlimited ? "unlimited" : "the estimate", g_strerror(errno));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+typedef struct {
+  GSubprocess *proc;
+  GMainLoop *loop;
+  int last_signal;
+} RunWait;
+
+static gboolean
+forward_signal(gpointer data, int sig)
+{
+  RunWait *w = data;
+  w->last_signal = sig;
+  g_subprocess_send_signal(w->proc, sig);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_sigint(gpointer d) { return forward_signal(d, SIGINT); }
+static gboolean on_sigterm(gpointer d) { return forward_signal(d, SIGTERM); }
+static gboolean on_sighup(gpointer d) { return forward_signal(d, SIGHUP); }
+
+static void
+on_exit_cb(GObject *src, GAsyncResult *res, gpointer data)
+{
+  RunWait *w = data;
+  g_subprocess_wait_finish(G_SUBPROCESS(src), res, NULL);
+  g_main_loop_quit(w->loop);
+}
+
+static gboolean
+launch_and_wait(const IcQemuArgv *argv, GPtrArray *out, int *status, GError **error)
+{
+  g_auto(GStrv) v = ic_qemu_argv_to_strv(argv);
+  g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDIN_INHERIT);
+  g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawnv(l, (const char *const *) v, error);
+  if (proc == NULL)
+    return FALSE;
+  say(out, "started QEMU pid %s", g_subprocess_get_identifier(proc));
+  g_autoptr(GMainContext) mc = g_main_context_ref_thread_default();
+  RunWait w = {.proc = proc, .loop = g_main_loop_new(mc, FALSE)};
+  guint s1 = g_unix_signal_add(SIGINT, on_sigint, &w);
+  guint s2 = g_unix_signal_add(SIGTERM, on_sigterm, &w);
+  guint s3 = g_unix_signal_add(SIGHUP, on_sighup, &w);
+  g_subprocess_wait_async(proc, NULL, on_exit_cb, &w);
+  g_main_loop_run(w.loop);
+  g_source_remove(s1);
+  g_source_remove(s2);
+  g_source_remove(s3);
+  g_main_loop_unref(w.loop);
+  if (g_subprocess_get_if_exited(proc))
+    *status = g_subprocess_get_exit_status(proc);
+  else if (g_subprocess_get_if_signaled(proc))
+    *status = 128 + g_subprocess_get_term_sig(proc);
+  else
+    *status = 255;
+  if (w.last_signal)
+    say(out, "QEMU exited with status %d (after forwarding signal %d)", *status, w.last_signal);
+  else
+    say(out, "QEMU exited with status %d", *status);
+  return TRUE;
+}
+
+gboolean
+ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtrArray *out, int *qemu_status,
+            GError **error)
+{
+  const IcDomainDef *def = ic_domain_doc_def(doc);
+  *qemu_status = 0;
+  if (!run_lint(doc, out, error))
+    return FALSE;
+  IcQemuBuildOptions bo = {.caps = opts->caps, .binary = opts->binary};
+  g_autoptr(IcQemuBuild) build = ic_qemu_build(ctx, doc, &bo, error);
+  if (build == NULL)
+    return FALSE;
+  for (guint i = 0; i < build->notes->len; i++) {
+    const IcQemuNote *n = build->notes->pdata[i];
+    say(out, "%s: line %d: %s [%s]", n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", n->line, n->message,
+        n->code);
+  }
+  if (!check_hostdevs(def, out, error) || !raise_memlock(def, opts, out, error))
+    return FALSE;
+  g_autofree char *shell = ic_qemu_argv_to_shell(build->argv);
+  g_strchomp(shell);
+  say(out, "%s: %s", opts->dry_run ? "would run" : "running", shell);
+  if (opts->dry_run)
+    return TRUE;
+  return launch_and_wait(build->argv, out, qemu_status, error);
+}
