@@ -463,12 +463,12 @@ build_masks(const IcPolicyFleet *f, const IcPolicyRequest *r, Masks *m)
 GArray *
 ic_policy_place(const IcPolicyFleet *f, const IcPolicyRequest *r, GArray **rejected)
 {
-  GArray *fit = g_array_new(FALSE, FALSE, sizeof(guint));
+  guint hosts = f->host_names->len;
+  GArray *fit = g_array_sized_new(FALSE, FALSE, sizeof(guint), hosts);
   if (rejected)
-    *rejected = g_array_new(FALSE, FALSE, sizeof(guint));
+    *rejected = g_array_sized_new(FALSE, FALSE, sizeof(guint), hosts / 4);
   Masks m;
   build_masks(f, r, &m);
-  guint hosts = f->host_names->len;
   const guint words = f->words;
   for (guint h = 0; h < hosts; h++) {
     const guint64 *b = f->bits + (gsize) h * words;
