@@ -103,6 +103,10 @@ typedef struct {
                                * validation, the NUMA page-size constraint):
                                * a direct driver call, as in Nova's driver tests */
   int image_meta_minor;       /* ImageMetaProps 1.N the compute node speaks; <0 = current */
+  /* From a domain XML the decision will be applied to (NULL otherwise):
+   * <type arch machine> stand in when the image sets no arch or machine
+   * type, <domain type> when no virt_type is given. */
+  const char *domain_arch, *domain_machine, *domain_type;
 } IcPolicyInput;
 
 IcPolicyInput *ic_policy_input_new(void);
@@ -163,11 +167,16 @@ char *ic_policy_decision_iommu_xml(const IcPolicyDecision *decision);
 char *ic_policy_decision_to_json(const IcPolicyDecision *decision);
 char *ic_policy_decision_to_text(const IcPolicyDecision *decision);
 
-/* Apply the decision to a libvirt domain XML through the domain layer:
- * returns the new document text.  IC_ERROR_UNSUPPORTED when built without
- * the domain layer. */
-char *ic_policy_apply_to_domain(const IcPolicyDecision *decision, const char *xml,
-                                const char *path_for_messages, GError **error);
+/* Apply the decision to a libvirt domain XML through the domain layer: the
+ * <iommu> (replacing any other), the split ioapic on x86, <locked/>; no
+ * vIOMMU removes an existing one.  Refuses (IC_ERROR_CONFLICT) a domain whose
+ * arch or machine type contradicts the decision.  Returns the new text;
+ * notes (may be NULL) receives char* explanations; *lint_errors the number
+ * of error findings `iommuctl domain lint` reports on the result, *lint_text
+ * (may be NULL) them as "FILE:LINE: CODE message" lines. */
+char *ic_policy_apply_to_domain(const IcPolicyDecision *decision, const char *xml, gsize len,
+                                const char *path, guint host_aw_bits, GPtrArray *notes,
+                                guint *lint_errors, char **lint_text, GError **error);
 
 /* ---- place: the request filter over a fleet -------------------------------- */
 

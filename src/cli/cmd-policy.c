@@ -86,23 +86,37 @@ parse_meta_version(const char *text, int *minor, GError **error)
 }
 
 static int
-apply_domain(IcCli *cli, const IcPolicyDecision *d, const char *path, gboolean in_place)
+apply_domain(IcCli *cli, const IcPolicyDecision *d, const IcPolicyHost *host, const char *path,
+             const char *xml, gsize len, gboolean in_place)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *xml = NULL;
-  gsize len;
-  if (!ic_read_file(path, 16 << 20, &xml, &len, &error))
-    return ic_cli_fail(cli, g_steal_pointer(&error));
-  g_autofree char *out = ic_policy_apply_to_domain(d, xml, path, &error);
+  g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
+  guint lint_errors = 0;
+  g_autofree char *lint = NULL;
+  g_autofree char *out = ic_policy_apply_to_domain(d, xml, len, path, host->iommu_address_width, notes,
+                                                   &lint_errors, &lint, &error);
   if (out == NULL)
     return ic_cli_fail(cli, g_steal_pointer(&error));
+  for (guint i = 0; i < d->notes->len; i++)
+    fprintf(stderr, "%s %s: note: %s\n", cli->prog, cli->command, (const char *) g_ptr_array_index(d->notes, i));
+  for (guint i = 0; i < notes->len; i++)
+    fprintf(stderr, "%s %s: note: %s\n", cli->prog, cli->command, (const char *) g_ptr_array_index(notes, i));
+  if (lint_errors > 0) {
+    fputs(lint, stderr);
+    fprintf(stderr, "%s %s: the result has %u lint error(s)%s\n", cli->prog, cli->command, lint_errors,
+            in_place ? "; the file is left unchanged" : "");
+    if (in_place)
+      return IC_EXIT_NEGATIVE;
+  }
   if (in_place) {
-    if (!ic_write_file_atomic(path, out, strlen(out), &error))
-      return ic_cli_fail(cli, g_steal_pointer(&error));
+    if (strlen(out) != len || memcmp(out, xml, len) != 0) {
+      if (!ic_write_file_atomic(path, out, strlen(out), &error))
+        return ic_cli_fail(cli, g_steal_pointer(&error));
+    }
   } else {
     fputs(out, stdout);
   }
-  return IC_EXIT_OK;
+  return lint_errors > 0 ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
 }
 
 int
@@ -161,10 +175,24 @@ ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
   host_opts_clear(&ho);
   if (host == NULL)
     return ic_cli_fail(cli, g_steal_pointer(&error));
+  /* the domain's <type arch machine> and type stand in for what the image
+   * and the operator leave unsaid */
+  g_autofree char *xml = NULL;
+  gsize xml_len = 0;
+  g_autoptr(IcDomainDoc) doc = NULL;
+  if (domain != NULL) {
+    if (!ic_read_file(domain, IC_DOMAIN_MAX_BYTES, &xml, &xml_len, &error) ||
+        (doc = ic_domain_doc_parse(xml, xml_len, domain, &error)) == NULL)
+      return ic_cli_fail(cli, g_steal_pointer(&error));
+    const IcDomainDef *def = ic_domain_doc_def(doc);
+    in->domain_arch = def->arch;
+    in->domain_machine = def->machine;
+    in->domain_type = def->type;
+  }
 
   g_autoptr(IcPolicyDecision) d = ic_policy_resolve(in, host, &error);
   if (domain != NULL && error == NULL)
-    return apply_domain(cli, d, domain, in_place);
+    return apply_domain(cli, d, host, domain, xml, xml_len, in_place);
   if (cli->json) {
     g_autofree char *j = ic_policy_decision_to_json(d);
     fputs(j, stdout);

@@ -27,6 +27,9 @@ gboolean ic_policy_version_from_output(const char *output, guint64 *out);
  * when the host layer cannot tell. */
 void ic_policy_host_probe_iommu(IcContext *ctx, IcPolicyHost *host);
 
+/* [libvirt]virt_type: given, else the domain's type, else kvm. */
+const char *ic_policy_virt_type(const IcPolicyInput *in);
+
 /* Record a Nova fault on the decision and in *error. */
 void ic_policy_fault(IcPolicyDecision *d, GError **error, int code, const char *exception,
                      const char *stage, int http, const char *fmt, ...) G_GNUC_PRINTF(7, 8);

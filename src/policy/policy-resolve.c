@@ -112,6 +112,14 @@ lookup(GHashTable *t, const char *key)
   return g_hash_table_lookup(t, key);
 }
 
+const char *
+ic_policy_virt_type(const IcPolicyInput *in)
+{
+  if (in->virt_type != NULL)
+    return in->virt_type;
+  return in->domain_type != NULL ? in->domain_type : "kvm";
+}
+
 /* ---- API stage: validation ------------------------------------------------ */
 
 /* The flavor extra specs this module reads, with Nova's validators
@@ -167,7 +175,7 @@ validate_image(const IcPolicyInput *in, GHashTable *image, IcPolicyDecision *d, 
 /* ---- arch and machine type -------------------------------------------------- */
 
 static void
-decide_arch(GHashTable *image, const IcPolicyHost *host, IcPolicyDecision *d)
+decide_arch(GHashTable *image, const char *domain_arch, const IcPolicyHost *host, IcPolicyDecision *d)
 {
   const char *emu = lookup(image, "hw_emulation_architecture");
   const char *img = lookup(image, "hw_architecture");
@@ -177,6 +185,8 @@ decide_arch(GHashTable *image, const IcPolicyHost *host, IcPolicyDecision *d)
   } else if (img != NULL) {
     d->arch = ic_policy_canonical_arch(img);
     d->arch_rule = g_strdup("image hw_architecture");
+  } else if (domain_arch != NULL && (d->arch = ic_policy_canonical_arch(domain_arch)) != NULL) {
+    d->arch_rule = g_strdup_printf("domain XML <type arch='%s'>", domain_arch);
   } else if (host != NULL && host->arch != NULL) {
     d->arch = g_strdup(host->arch);
     d->arch_rule = g_strdup("host architecture");
@@ -211,6 +221,11 @@ decide_machine_type(const IcPolicyInput *in, GHashTable *image, IcPolicyDecision
   if (img != NULL) {
     d->machine_type = g_strdup(img);
     d->machine_type_rule = g_strdup("image hw_machine_type");
+    return;
+  }
+  if (in->domain_machine != NULL) {
+    d->machine_type = g_strdup(in->domain_machine);
+    d->machine_type_rule = g_strdup_printf("domain XML <type machine='%s'>", in->domain_machine);
     return;
   }
   const char *op = lookup(in->default_machine_types, d->arch);
@@ -349,10 +364,11 @@ decide_driver(const IcPolicyInput *in, const IcPolicyHost *host, IcPolicyDecisio
   d->iotlb = TRUE;
   /* QEMU: "eim=on requires accel=kvm,kernel-irqchip=split" -- a TCG guest
    * with eim cannot start (deviation D4). */
-  gboolean kvm = in->virt_type == NULL || g_str_equal(in->virt_type, "kvm");
+  const char *vt = ic_policy_virt_type(in);
+  gboolean kvm = g_str_equal(vt, "kvm");
   d->eim = mtype_has(d, "q35") && kvm;
   if (mtype_has(d, "q35") && !kvm)
-    note(d, "eim='off': QEMU needs KVM with a split irqchip for eim, and virt_type is %s", in->virt_type);
+    note(d, "eim='off': QEMU needs KVM with a split irqchip for eim, and virt_type is %s", vt);
   guint64 lv = host ? host->libvirt_version : 0;
   if (lv != 0 && lv < IC_MIN_LIBVIRT_VIOMMU_AW_BITS)
     note(d, "aw_bits omitted: libvirt older than 6.5.0");
@@ -380,7 +396,7 @@ decide_viommu(const IcPolicyInput *in, GHashTable *image, const IcPolicyHost *ho
     d->requested_rule = g_strdup("neither flavor hw:viommu_model nor image hw_viommu_model is set");
   }
   d->requested = m;
-  const char *vt = in->virt_type ? in->virt_type : "kvm";
+  const char *vt = ic_policy_virt_type(in);
   if (m != IC_VIOMMU_NONE && !g_str_equal(vt, "kvm") && !g_str_equal(vt, "qemu")) {
     d->model = IC_VIOMMU_NONE;
     d->model_rule = g_strdup_printf("virt_type %s: Nova adds a vIOMMU only for qemu and kvm", vt);
@@ -420,7 +436,7 @@ ic_policy_resolve(const IcPolicyInput *in, const IcPolicyHost *host, GError **er
 
   if (!validate_flavor(in, d, error) || !validate_image(in, image, d, error))
     return d;
-  decide_arch(image, host, d);
+  decide_arch(image, in->domain_arch, host, d);
   decide_machine_type(in, image, d);
 
   /* numa_get_constraints at the API, before anything reaches a host */

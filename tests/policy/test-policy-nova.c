@@ -221,6 +221,55 @@ test_s09_ioapic_feature(void)
   g_assert_true(has_note(d2, "no <ioapic driver='qemu'/>"));
 }
 
+/* Nova's driver half of scenario 9 formats IOAPIC with another driver;
+ * applied to a domain, a vIOMMU with intremap needs driver='qemu', so a
+ * different driver is replaced. */
+static void
+test_s09_ioapic_in_domain(void)
+{
+  static const char xml[] =
+    "<domain type='kvm'>\n  <name>s09</name>\n  <memory>262144</memory>\n"
+    "  <os>\n    <type arch='x86_64' machine='q35'>hvm</type>\n  </os>\n"
+    "  <features>\n    <acpi/>\n    <ioapic driver='kvm'/>\n  </features>\n"
+    "  <devices>\n  </devices>\n</domain>\n";
+  g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
+  g_autoptr(GError) e = NULL;
+  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:viommu_model=intel", "i:hw_machine_type=q35", NULL);
+  g_assert_no_error(e);
+  guint lint = 99;
+  g_autofree char *out = ic_policy_apply_to_domain(d, xml, strlen(xml), "s09.xml", 0, NULL, &lint, NULL, &e);
+  g_assert_no_error(e);
+  g_assert_cmpuint(lint, ==, 0);
+  g_assert_nonnull(strstr(out, "<ioapic driver='qemu'/>"));
+  g_assert_null(strstr(out, "driver='kvm'"));
+  /* eim follows the domain type: kvm here */
+  g_assert_nonnull(strstr(out, "eim='on'"));
+}
+
+/* Nova's memoryBacking child order: hugepages, nosharepages, locked. */
+static void
+test_s10_memory_backing_in_domain(void)
+{
+  static const char xml[] =
+    "<domain type='qemu'>\n  <name>s10</name>\n  <memory>262144</memory>\n"
+    "  <memoryBacking>\n    <hugepages>\n      <page size=\"2048\" unit=\"KiB\" nodeset=\"2-3\"/>\n"
+    "    </hugepages>\n    <nosharepages/>\n  </memoryBacking>\n"
+    "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n  </os>\n"
+    "  <devices>\n  </devices>\n</domain>\n";
+  g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
+  g_autoptr(GError) e = NULL;
+  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:locked_memory=true", "f:hw:mem_page_size=2048", NULL);
+  g_assert_no_error(e);
+  g_autofree char *out = ic_policy_apply_to_domain(d, xml, strlen(xml), "s10.xml", 0, NULL, NULL, NULL, &e);
+  g_assert_no_error(e);
+  const char *hp = strstr(out, "<hugepages>"), *ns = strstr(out, "<nosharepages/>"), *lk = strstr(out, "<locked/>");
+  g_assert_nonnull(hp);
+  g_assert_nonnull(ns);
+  g_assert_nonnull(lk);
+  g_assert_true(hp < ns && ns < lk);
+  g_assert_nonnull(strstr(out, "<page size=\"2048\" unit=\"KiB\" nodeset=\"2-3\"/>"));
+}
+
 static void
 test_s10_memory_backing_locked_and_nosharepages(void)
 {
@@ -740,7 +789,9 @@ main(int argc, char **argv)
   g_test_add_func("/policy/nova/s07-image-meta-1.33", test_s07_image_meta_1_33);
   g_test_add_func("/policy/nova/s08-config-iommu-xml", test_s08_config_iommu_xml);
   g_test_add_func("/policy/nova/s09-ioapic-feature", test_s09_ioapic_feature);
+  g_test_add_func("/policy/nova/s09-ioapic-in-domain", test_s09_ioapic_in_domain);
   g_test_add_func("/policy/nova/s10-memory-backing", test_s10_memory_backing_locked_and_nosharepages);
+  g_test_add_func("/policy/nova/s10-memory-backing-in-domain", test_s10_memory_backing_in_domain);
   g_test_add_func("/policy/nova/s11-not-enabled", test_s11_not_enabled);
   g_test_add_func("/policy/nova/s12-config-model-intel", test_s12_config_model_intel);
   g_test_add_func("/policy/nova/s13-auto-virtio", test_s13_auto_virtio);
