@@ -1,0 +1,97 @@
+#!/bin/sh
+# CLI behaviour of the domain verbs, and libvirt schema validity of every XML
+# that protect, viommu and hostdev write (virt-xml-validate, libvirt's RNG).
+set -u
+: "${IOMMUCTL:?}" "${IOMMUCTL_SRCDIR:?}"
+corpus="$IOMMUCTL_SRCDIR/tests/domain/corpus"
+cases="$IOMMUCTL_SRCDIR/tests/domain/lint-cases"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fails=0; n=0
+ok() { n=$((n+1)); echo "ok $n - $1"; }
+bad() { n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $1"; }
+check() { desc=$1; shift; if "$@"; then ok "$desc"; else bad "$desc"; fi; }
+
+if ! command -v virt-xml-validate >/dev/null; then
+  echo "virt-xml-validate (libvirt-clients) is missing"
+  [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ] && { echo "1..0 # SKIP no virt-xml-validate"; exit 0; }
+  exit 1
+fi
+validates() { virt-xml-validate "$1" domain >/dev/null 2>&1 || { virt-xml-validate "$1" domain; false; }; }
+
+# --- protect: --check, --in-place with backup, idempotence, validity
+mkdir -p "$tmp/tree/sub"
+cp "$corpus"/*.xml "$tmp/tree/"; cp "$corpus/s390x-ccw.xml" "$tmp/tree/sub/nested.xml"
+echo "not xml" > "$tmp/tree/sub/README"
+cp -r "$tmp/tree" "$tmp/orig"
+"$IOMMUCTL" domain protect --check "$tmp/tree" >/dev/null; rc=$?
+check "protect --check exits 1 when changes are due" [ $rc = 1 ]
+check "protect --check changed nothing" diff -r "$tmp/orig" "$tmp/tree"
+"$IOMMUCTL" domain protect --in-place "$tmp/tree" > "$tmp/out"; rc=$?
+check "protect --in-place over a directory succeeds" [ $rc = 0 ]
+check "protect reports ccw devices" grep -q "ccw devices: fe.0.0000" "$tmp/out"
+check "protect kept a backup" cmp -s "$tmp/tree/sub/nested.xml.bak" "$tmp/orig/sub/nested.xml"
+for f in "$tmp"/tree/*.xml "$tmp"/tree/sub/*.xml; do
+  check "protect output validates: ${f#$tmp/}" validates "$f"
+done
+"$IOMMUCTL" domain protect --check "$tmp/tree" >/dev/null; rc=$?
+check "protect is idempotent (second --check exits 0)" [ $rc = 0 ]
+cp "$corpus/x86-q35-gpu.xml" "$tmp/nb.xml"
+"$IOMMUCTL" domain protect --in-place --no-backup "$tmp/nb.xml" >/dev/null
+check "--no-backup leaves no .bak" [ ! -e "$tmp/nb.xml.bak" ]
+check "comments survive protect" grep -q "<!-- the GPU and its audio function -->" "$tmp/nb.xml"
+check "qemu:commandline survives protect" grep -q "<qemu:arg value='ICH9-LPC.disable_s3=1'/>" "$tmp/nb.xml"
+"$IOMMUCTL" domain protect "$corpus/x86-q35-gpu.xml" > "$tmp/stdout.xml" 2>/dev/null
+check "one file without --in-place goes to stdout" cmp -s "$tmp/stdout.xml" "$tmp/nb.xml"
+"$IOMMUCTL" domain protect "$corpus/x86-q35-gpu.xml" "$corpus/s390x-ccw.xml" >/dev/null 2>&1; rc=$?
+check "several files need --in-place or --check (exit 2)" [ $rc = 2 ]
+"$IOMMUCTL" domain protect --json --check "$corpus/s390x-ccw.xml" > "$tmp/p.json"
+check "protect --json has the schema header" grep -q '"schema" : "iommuctl.domain-protect"' "$tmp/p.json"
+
+# --- viommu: every model the machine allows, results validate and lint clean
+for spec in "x86-q35-gpu.xml intel" "x86-q35-gpu.xml virtio" "x86-q35-gpu.xml auto" "aarch64-virt.xml smmuv3" \
+            "aarch64-virt.xml auto" "big-200-devices.xml intel"; do
+  set -- $spec
+  out="$tmp/viommu-$2-$1"
+  "$IOMMUCTL" domain viommu --model "$2" --host-aw-bits 48 "$corpus/$1" > "$out" 2>"$out.err"; rc=$?
+  check "viommu --model $2 on $1 lints clean" [ $rc = 0 ]
+  check "viommu --model $2 on $1 validates" validates "$out"
+  "$IOMMUCTL" domain lint --host-aw-bits 48 "$out" >/dev/null
+  check "lint agrees the $2 result on $1 is clean" [ $? = 0 ]
+done
+"$IOMMUCTL" domain viommu --model intel "$tmp/viommu-intel-x86-q35-gpu.xml" > "$tmp/again.xml" 2>/dev/null
+check "viommu is idempotent" cmp -s "$tmp/again.xml" "$tmp/viommu-intel-x86-q35-gpu.xml"
+"$IOMMUCTL" domain viommu --remove "$tmp/viommu-virtio-x86-q35-gpu.xml" > "$tmp/removed.xml" 2>/dev/null
+check "viommu --remove validates" validates "$tmp/removed.xml"
+check "viommu --remove leaves no <iommu>" sh -c "! grep -q '<iommu' '$tmp/removed.xml'"
+"$IOMMUCTL" domain viommu --model auto --libvirt-version 9.0.0 "$cases/LV001-fail.xml" >/dev/null 2>"$tmp/err"; rc=$?
+check "viommu auto on i440fx fails with Nova's text (exit 2)" [ $rc = 2 ]
+check "Nova's machine-type text" grep -q "vIOMMU is not supported by Current machine type pc (Architecture: x86_64)." "$tmp/err"
+cp "$cases/LV013-fail.xml" "$tmp/many.xml"
+"$IOMMUCTL" domain viommu --model intel --in-place "$tmp/many.xml" >/dev/null 2>&1
+check "viommu on 256 vCPUs adds eim" grep -q "eim='on'" "$tmp/many.xml"
+check "viommu on 256 vCPUs validates" validates "$tmp/many.xml"
+
+# --- hostdev
+"$IOMMUCTL" domain hostdev "$corpus/x86-q35-gpu.xml" 0000:5e:00.0 3b:00.0 --managed no > "$tmp/hd.xml" 2>/dev/null
+check "hostdev output validates" validates "$tmp/hd.xml"
+check "hostdev added the new device once" [ "$(grep -c "bus='0x5e'" "$tmp/hd.xml")" = 1 ]
+check "hostdev kept the existing one" [ "$(grep -c "bus='0x3b' slot='0x00' function='0x0'" "$tmp/hd.xml")" = 1 ]
+"$IOMMUCTL" domain hostdev "$corpus/x86-q35-gpu.xml" nonsense >/dev/null 2>&1; rc=$?
+check "hostdev refuses a bad address (exit 2)" [ $rc = 2 ]
+
+# --- lint CLI
+"$IOMMUCTL" domain lint "$cases/LV007-fail.xml" > "$tmp/l.txt"; rc=$?
+check "lint exits 1 on errors" [ $rc = 1 ]
+check "lint prints file:line: severity code" grep -q "LV007-fail.xml:14: error LV007 \[libvirt\]: IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu')" "$tmp/l.txt"
+"$IOMMUCTL" domain lint --json "$cases/LV007-fail.xml" > "$tmp/l.json"
+check "lint --json has the schema header" grep -q '"schema" : "iommuctl.domain-lint"' "$tmp/l.json"
+printf '<domain><name>x</name>' > "$tmp/broken.xml"
+"$IOMMUCTL" domain lint "$tmp/broken.xml" >/dev/null 2>&1; rc=$?
+check "lint exits 2 on unparsable XML" [ $rc = 2 ]
+
+# --- memlock
+"$IOMMUCTL" domain memlock "$corpus/x86-q35-gpu.xml" > "$tmp/m.txt"
+check "memlock shows libvirt's 1 x RAM + 1 GiB" grep -q "libvirt: .*(18253611008 bytes)" "$tmp/m.txt"
+
+echo "1..$n"
+[ $fails = 0 ]
