@@ -56,7 +56,7 @@ test_view_q35(void)
   g_assert_cmpuint(def->vcpus_max, ==, 8);
   g_assert_true(def->acpi);
   g_assert_null(def->ioapic_driver);
-  g_assert_cmpstr(def->cpu_mode, ==, "host-passthrough");
+  g_assert_cmpstr(def->cpu_mode, ==, "maximum");
   g_assert_nonnull(def->metadata);
   g_assert_cmpuint(def->qemu_commandline->len, ==, 1);
   g_assert_cmpuint(def->hostdevs->len, ==, 2);
