@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The assignment journal: SQLite in <state_dir>/state.db.
+ *
+ * ops         one row per operation: kind, state, pid, error
+ * op_devices  every device of an operation with its state before (from_*)
+ *             and its goal (to_*), written with the op row in one durable
+ *             transaction before the first sysfs write
+ * steps       every sysfs write that took effect, in order
+ * detached    the registry: devices iommuctl detached and has not given
+ *             back, with the driver to give them back to
+ *
+ * WAL with synchronous=FULL: a commit is on disk when it returns, so after a
+ * power loss the journal never claims less than what was done to sysfs
+ * (each step is recorded after its write; recovery is idempotent and reads
+ * sysfs, so a write whose record was lost is harmless). */
+#include "assign/assign-private.h"
+#include "util/ic-util.h"
+
+#include <unistd.h>
+
+struct IcAsJournal {
+  sqlite3 *db;
+  char *path;
+};
+
+static const char schema_sql[] =
+  "CREATE TABLE IF NOT EXISTS ops ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  kind TEXT NOT NULL, args TEXT, state TEXT NOT NULL,"
+  "  pid INTEGER, started TEXT NOT NULL, finished TEXT, error TEXT);"
+  "CREATE TABLE IF NOT EXISTS op_devices ("
+  "  op_id INTEGER NOT NULL REFERENCES ops(id), seq INTEGER NOT NULL,"
+  "  dev TEXT NOT NULL, grp INTEGER NOT NULL,"
+  "  from_driver TEXT, from_override TEXT, to_driver TEXT, to_override TEXT,"
+  "  PRIMARY KEY (op_id, seq));"
+  "CREATE TABLE IF NOT EXISTS steps ("
+  "  op_id INTEGER NOT NULL REFERENCES ops(id), n INTEGER NOT NULL,"
+  "  phase TEXT NOT NULL, dev TEXT NOT NULL, action TEXT NOT NULL, value TEXT,"
+  "  at TEXT NOT NULL, PRIMARY KEY (op_id, n));"
+  "CREATE TABLE IF NOT EXISTS detached ("
+  "  dev TEXT PRIMARY KEY, grp INTEGER NOT NULL,"
+  "  orig_driver TEXT, orig_override TEXT, driver TEXT, since TEXT NOT NULL,"
+  "  op_id INTEGER);"
+  "PRAGMA user_version = 1;";
+
+static gboolean
+db_fail(IcAsJournal *j, GError **error, const char *what)
+{
+  g_set_error(error, IC_ERROR, IC_ERROR_IO, "journal %s: %s: %s", j->path, what,
+              sqlite3_errmsg(j->db));
+  return FALSE;
+}
+
+static gboolean
+exec_sql(IcAsJournal *j, const char *sql, GError **error)
+{
+  char *msg = NULL;
+  if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    g_set_error(error, IC_ERROR, IC_ERROR_IO, "journal %s: %s", j->path, msg ? msg : "error");
+    sqlite3_free(msg);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static char *
+now_iso(void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
+}
+
+IcAsJournal *
+ic_as_journal_open(IcContext *ctx, gboolean create, GError **error)
+{
+  g_autofree char *path = g_build_filename(ctx->state_dir, "state.db", NULL);
+  if (!create && !g_file_test(path, G_FILE_TEST_EXISTS)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND, "no journal at %s", path);
+    return NULL;
+  }
+  if (create && !ic_mkdir_p(ctx->state_dir, 0700, error))
+    return NULL;
+  IcAsJournal *j = g_new0(IcAsJournal, 1);
+  j->path = g_steal_pointer(&path);
+  int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE;
+  if (sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+    db_fail(j, error, "cannot open");
+    ic_as_journal_close(j);
+    return NULL;
+  }
+  sqlite3_busy_timeout(j->db, (int) MAX(ctx->lock_timeout_ms, 1000));
+  const char *sync = g_getenv("IOMMUCTL_JOURNAL_SYNC");
+  gboolean sync_off = sync != NULL && g_ascii_strcasecmp(sync, "off") == 0;
+  g_autofree char *pragmas = g_strdup_printf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+                                             "PRAGMA foreign_keys=ON;",
+                                             sync_off ? "OFF" : "FULL");
+  if (!exec_sql(j, pragmas, error) || !exec_sql(j, schema_sql, error)) {
+    ic_as_journal_close(j);
+    return NULL;
+  }
+  return j;
+}
+
+void
+ic_as_journal_close(IcAsJournal *j)
+{
+  if (j == NULL)
+    return;
+  if (j->db != NULL)
+    sqlite3_close(j->db);
+  g_free(j->path);
+  g_free(j);
+}
+
+const char *
+ic_as_journal_path(const IcAsJournal *j)
+{
+  return j->path;
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *st, int idx, const char *value)
+{
+  if (value != NULL)
+    sqlite3_bind_text(st, idx, value, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, idx);
+}
+
+static char *
+column_dup(sqlite3_stmt *st, int col)
+{
+  const unsigned char *v = sqlite3_column_text(st, col);
+  return v ? g_strdup((const char *) v) : NULL;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+static sqlite3_stmt *
+prepare(IcAsJournal *j, const char *sql, GError **error)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    db_fail(j, error, "prepare");
+    return NULL;
+  }
+  return st;
+}
+
+static gboolean
+step_done(IcAsJournal *j, sqlite3_stmt *st, GError **error)
+{
+  if (sqlite3_step(st) != SQLITE_DONE)
+    return db_fail(j, error, "write");
+  return TRUE;
+}
+
+static gboolean
+rollback_txn(IcAsJournal *j)
+{
+  (void) sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+gboolean
+ic_as_journal_begin(IcAsJournal *j, const char *kind, const char *args, GPtrArray *moves,
+                    guint64 *op_id, GError **error)
+{
+  if (!exec_sql(j, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  g_autofree char *now = now_iso();
+  {
+    g_autoptr(sqlite3_stmt) st = prepare(j, "INSERT INTO ops(kind,args,state,pid,started) "
+                                            "VALUES(?,?,'running',?,?)", error);
+    if (st == NULL)
+      return rollback_txn(j);
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 2, args);
+    sqlite3_bind_int(st, 3, (int) getpid());
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (!step_done(j, st, error))
+      return rollback_txn(j);
+  }
+  *op_id = (guint64) sqlite3_last_insert_rowid(j->db);
+  g_autoptr(sqlite3_stmt) st = prepare(j, "INSERT INTO op_devices(op_id,seq,dev,grp,from_driver,"
+                                          "from_override,to_driver,to_override) "
+                                          "VALUES(?,?,?,?,?,?,?,?)", error);
+  if (st == NULL)
+    return rollback_txn(j);
+  for (guint i = 0; i < moves->len; i++) {
+    const IcAsMove *m = moves->pdata[i];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, (sqlite3_int64) *op_id);
+    sqlite3_bind_int(st, 2, (int) i);
+    sqlite3_bind_text(st, 3, m->dev, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, m->group);
+    bind_text_or_null(st, 5, m->from_driver);
+    bind_text_or_null(st, 6, m->from_override);
+    bind_text_or_null(st, 7, m->to_driver);
+    bind_text_or_null(st, 8, m->to_override);
+    if (!step_done(j, st, error))
+      return rollback_txn(j);
+  }
+  return exec_sql(j, "COMMIT", error) || rollback_txn(j);
+}
+
+gboolean
+ic_as_journal_step(IcAsJournal *j, guint64 op_id, const char *phase, const char *dev,
+                   const char *action, const char *value, GError **error)
+{
+  g_autoptr(sqlite3_stmt) st = prepare(j, "INSERT INTO steps(op_id,n,phase,dev,action,value,at) "
+                                          "VALUES(?1,(SELECT COALESCE(MAX(n),0)+1 FROM steps "
+                                          "WHERE op_id=?1),?2,?3,?4,?5,?6)", error);
+  if (st == NULL)
+    return FALSE;
+  g_autofree char *now = now_iso();
+  sqlite3_bind_int64(st, 1, (sqlite3_int64) op_id);
+  sqlite3_bind_text(st, 2, phase, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+  bind_text_or_null(st, 5, value);
+  sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+  return step_done(j, st, error);
+}
+
+static gboolean
+registry_update(IcAsJournal *j, guint64 op_id, GPtrArray *add, GPtrArray *remove,
+                const char *now, GError **error)
+{
+  if (remove != NULL && remove->len > 0) {
+    g_autoptr(sqlite3_stmt) st = prepare(j, "DELETE FROM detached WHERE dev=?", error);
+    if (st == NULL)
+      return FALSE;
+    for (guint i = 0; i < remove->len; i++) {
+      const IcAsMove *m = remove->pdata[i];
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, m->dev, -1, SQLITE_STATIC);
+      if (!step_done(j, st, error))
+        return FALSE;
+    }
+  }
+  if (add != NULL && add->len > 0) {
+    /* A device detached again keeps the original it had the first time:
+     * ON CONFLICT DO NOTHING, the older row is the truth. */
+    g_autoptr(sqlite3_stmt) st = prepare(j, "INSERT INTO detached(dev,grp,orig_driver,orig_override,"
+                                            "driver,since,op_id) VALUES(?,?,?,?,?,?,?) "
+                                            "ON CONFLICT(dev) DO NOTHING", error);
+    if (st == NULL)
+      return FALSE;
+    for (guint i = 0; i < add->len; i++) {
+      const IcAsMove *m = add->pdata[i];
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, m->dev, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 2, m->group);
+      bind_text_or_null(st, 3, m->from_driver);
+      bind_text_or_null(st, 4, m->from_override);
+      bind_text_or_null(st, 5, m->to_driver);
+      sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(st, 7, (sqlite3_int64) op_id);
+      if (!step_done(j, st, error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+ic_as_journal_finish(IcAsJournal *j, guint64 op_id, const char *state, const char *message,
+                     GPtrArray *registry_add, GPtrArray *registry_remove, GError **error)
+{
+  if (!exec_sql(j, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  g_autofree char *now = now_iso();
+  {
+    g_autoptr(sqlite3_stmt) st = prepare(j, "UPDATE ops SET state=?, finished=?, "
+                                            "error=COALESCE(?, error) WHERE id=?", error);
+    if (st == NULL)
+      return rollback_txn(j);
+    sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, message);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64) op_id);
+    if (!step_done(j, st, error))
+      return rollback_txn(j);
+  }
+  if (!registry_update(j, op_id, registry_add, registry_remove, now, error))
+    return rollback_txn(j);
+  return exec_sql(j, "COMMIT", error) || rollback_txn(j);
+}
+
+static GPtrArray *
+load_moves(IcAsJournal *j, guint64 op_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) st = prepare(j, "SELECT dev,grp,from_driver,from_override,to_driver,"
+                                          "to_override FROM op_devices WHERE op_id=? ORDER BY seq",
+                                       error);
+  if (st == NULL)
+    return NULL;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64) op_id);
+  GPtrArray *moves = g_ptr_array_new_with_free_func((GDestroyNotify) ic_as_move_free);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    g_autofree char *dev = column_dup(st, 0);
+    g_autofree char *fd = column_dup(st, 2), *fo = column_dup(st, 3);
+    g_autofree char *td = column_dup(st, 4), *to = column_dup(st, 5);
+    g_ptr_array_add(moves, ic_as_move_new(dev, (guint) sqlite3_column_int64(st, 1), fd, fo, td, to));
+  }
+  if (rc != SQLITE_DONE) {
+    g_ptr_array_unref(moves);
+    db_fail(j, error, "read op_devices");
+    return NULL;
+  }
+  return moves;
+}
+
+void
+ic_as_op_row_free(IcAsOpRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free(row->kind);
+  g_free(row->state);
+  g_free(row->started);
+  g_free(row->error);
+  if (row->moves)
+    g_ptr_array_unref(row->moves);
+  g_free(row);
+}
+
+GPtrArray *
+ic_as_journal_pending(IcAsJournal *j, GError **error)
+{
+  g_autoptr(sqlite3_stmt) st = prepare(j, "SELECT id,kind,state,started,error,pid,"
+                                          "(SELECT COUNT(*) FROM steps s WHERE s.op_id=ops.id) "
+                                          "FROM ops WHERE state IN ('running','rollback-failed') "
+                                          "ORDER BY id", error);
+  if (st == NULL)
+    return NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) ic_as_op_row_free);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    IcAsOpRow *row = g_new0(IcAsOpRow, 1);
+    row->id = (guint64) sqlite3_column_int64(st, 0);
+    row->kind = column_dup(st, 1);
+    row->state = column_dup(st, 2);
+    row->started = column_dup(st, 3);
+    row->error = column_dup(st, 4);
+    row->pid = sqlite3_column_int(st, 5);
+    row->n_steps_done = (guint) sqlite3_column_int(st, 6);
+    g_ptr_array_add(rows, row);
+  }
+  if (rc != SQLITE_DONE) {
+    db_fail(j, error, "read ops");
+    return NULL;
+  }
+  for (guint i = 0; i < rows->len; i++) {
+    IcAsOpRow *row = rows->pdata[i];
+    row->moves = load_moves(j, row->id, error);
+    if (row->moves == NULL)
+      return NULL;
+  }
+  return g_steal_pointer(&rows);
+}
+
+void
+ic_as_detached_row_free(IcAsDetachedRow *row)
+{
+  if (row == NULL)
+    return;
+  g_free(row->dev);
+  g_free(row->orig_driver);
+  g_free(row->orig_override);
+  g_free(row->driver);
+  g_free(row->since);
+  g_free(row);
+}
+
+GPtrArray *
+ic_as_journal_detached(IcAsJournal *j, GError **error)
+{
+  g_autoptr(sqlite3_stmt) st = prepare(j, "SELECT dev,grp,orig_driver,orig_override,driver,since,"
+                                          "op_id FROM detached ORDER BY dev", error);
+  if (st == NULL)
+    return NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) ic_as_detached_row_free);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    IcAsDetachedRow *row = g_new0(IcAsDetachedRow, 1);
+    row->dev = column_dup(st, 0);
+    row->group = (guint) sqlite3_column_int64(st, 1);
+    row->orig_driver = column_dup(st, 2);
+    row->orig_override = column_dup(st, 3);
+    row->driver = column_dup(st, 4);
+    row->since = column_dup(st, 5);
+    row->op_id = (guint64) sqlite3_column_int64(st, 6);
+    g_ptr_array_add(rows, row);
+  }
+  if (rc != SQLITE_DONE) {
+    db_fail(j, error, "read detached");
+    return NULL;
+  }
+  return g_steal_pointer(&rows);
+}
+
+IcAsMove *
+ic_as_move_new(const char *dev, guint group, const char *from_driver, const char *from_override,
+               const char *to_driver, const char *to_override)
+{
+  IcAsMove *m = g_new0(IcAsMove, 1);
+  m->dev = g_strdup(dev);
+  m->group = group;
+  m->from_driver = g_strdup(from_driver);
+  m->from_override = g_strdup(from_override);
+  m->to_driver = g_strdup(to_driver);
+  m->to_override = g_strdup(to_override);
+  return m;
+}
+
+void
+ic_as_move_free(IcAsMove *m)
+{
+  if (m == NULL)
+    return;
+  g_free(m->dev);
+  g_free(m->from_driver);
+  g_free(m->from_override);
+  g_free(m->to_driver);
+  g_free(m->to_override);
+  g_free(m);
+}

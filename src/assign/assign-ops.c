@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The verbs that change the host: detach, reattach, recover; and status.
+ * Each write verb: preconditions (nothing touched yet) -> lock -> journal
+ * intent with every device's original state -> moves -> journal outcome. */
+#include "assign/assign-private.h"
+#include "util/ic-util.h"
+
+#include <signal.h>
+
+static GPtrArray *
+new_moves(void)
+{
+  return g_ptr_array_new_with_free_func((GDestroyNotify) ic_as_move_free);
+}
+
+static char *
+addrs_to_string(const IcPciAddr *addrs, guint n)
+{
+  g_autoptr(GString) s = g_string_new(NULL);
+  for (guint i = 0; i < n; i++) {
+    char buf[IC_PCI_ADDR_STRLEN];
+    g_string_append_printf(s, "%s%s", i ? " " : "", ic_pci_addr_format(&addrs[i], buf));
+  }
+  return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* An unfinished operation means some group may be split: nothing new may
+ * start before 'recover' has put it right. */
+static gboolean
+refuse_if_pending(IcAsJournal *j, GError **error)
+{
+  g_autoptr(GPtrArray) pending = ic_as_journal_pending(j, error);
+  if (pending == NULL)
+    return FALSE;
+  if (pending->len == 0)
+    return TRUE;
+  const IcAsOpRow *op = pending->pdata[0];
+  g_set_error(error, IC_ERROR, IC_ERROR_FAILED,
+              "operation #%" G_GUINT64_FORMAT " (%s, started %s by pid %d) did not finish (%s); "
+              "run 'iommuctl recover' first; nothing was changed",
+              op->id, op->kind, op->started, op->pid, op->state);
+  return FALSE;
+}
+
+typedef struct {
+  int lock_fd;
+  IcAsJournal *journal;
+} IcAsSession;
+
+static void
+session_end(IcAsSession *s)
+{
+  ic_as_journal_close(s->journal);
+  s->journal = NULL;
+  ic_as_unlock(s->lock_fd);
+  s->lock_fd = -1;
+}
+
+static gboolean
+session_begin(IcContext *ctx, IcAsSession *s, GError **error)
+{
+  s->journal = NULL;
+  s->lock_fd = ic_as_lock(ctx, error);
+  if (s->lock_fd < 0)
+    return FALSE;
+  s->journal = ic_as_journal_open(ctx, TRUE, error);
+  if (s->journal == NULL) {
+    session_end(s);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- detach -------------------------------------------------------------- */
+
+static gboolean
+check_plan_allowed(const IcAssignPlan *plan, gboolean force, GError **error)
+{
+  g_autoptr(GString) blocked = g_string_new(NULL);
+  gboolean root = FALSE;
+  for (guint k = 0; k < plan->groups->len; k++) {
+    const IcAssignGroup *g = plan->groups->pdata[k];
+    for (guint i = 0; i < g->members->len; i++) {
+      const IcAssignMember *m = g->members->pdata[i];
+      if (m->action != IC_ASSIGN_BLOCKED)
+        continue;
+      g_string_append_printf(blocked, "%s%s (group %u): %s", blocked->len ? "; " : "", m->name,
+                             g->number, m->reason);
+      root |= m->holds_root;
+    }
+  }
+  if (blocked->len == 0)
+    return TRUE;
+  if (root) {
+    g_set_error(error, IC_ERROR, IC_ERROR_BLOCKED,
+                "refusing, even with --force: the group holds the root filesystem's device: %s; "
+                "nothing was changed", blocked->str);
+    return FALSE;
+  }
+  if (force)
+    return TRUE;
+  g_set_error(error, IC_ERROR, IC_ERROR_BLOCKED,
+              "blocked: %s; nothing was changed ('iommuctl plan' explains, --force overrides)",
+              blocked->str);
+  return FALSE;
+}
+
+static GPtrArray *
+moves_from_plan(const IcAssignPlan *plan, gboolean force)
+{
+  GPtrArray *moves = new_moves();
+  for (guint k = 0; k < plan->groups->len; k++) {
+    const IcAssignGroup *g = plan->groups->pdata[k];
+    for (guint i = 0; i < g->members->len; i++) {
+      const IcAssignMember *m = g->members->pdata[i];
+      gboolean go = m->action == IC_ASSIGN_DETACH ||
+                    (m->action == IC_ASSIGN_BLOCKED && force && !m->holds_root);
+      if (go)
+        g_ptr_array_add(moves, ic_as_move_new(m->name, g->number, m->driver, m->driver_override,
+                                              m->target_driver, m->target_driver));
+    }
+  }
+  return moves;
+}
+
+static const char *
+first_detach_target(const IcAssignPlan *plan, const char **sample_dev)
+{
+  for (guint k = 0; k < plan->groups->len; k++) {
+    const IcAssignGroup *g = plan->groups->pdata[k];
+    for (guint i = 0; i < g->members->len; i++) {
+      const IcAssignMember *m = g->members->pdata[i];
+      if (m->action == IC_ASSIGN_DETACH || m->action == IC_ASSIGN_BLOCKED) {
+        *sample_dev = m->name;
+        return m->target_driver;
+      }
+    }
+  }
+  return NULL;
+}
+
+static gboolean
+check_detach_preconditions(IcContext *ctx, const IcAssignPlan *plan, gboolean force, GError **error)
+{
+  const char *sample = NULL;
+  const char *target = first_detach_target(plan, &sample);
+  if (!ic_as_check_can_write(ctx, sample, error))
+    return FALSE;
+  /* every distinct target driver must be there before anything moves */
+  for (guint k = 0; k < plan->groups->len; k++) {
+    const IcAssignGroup *g = plan->groups->pdata[k];
+    for (guint i = 0; i < g->members->len; i++) {
+      const IcAssignMember *m = g->members->pdata[i];
+      if ((m->action == IC_ASSIGN_DETACH || m->action == IC_ASSIGN_BLOCKED) &&
+          !ic_as_check_driver_available(ctx, m->target_driver, error))
+        return FALSE;
+    }
+  }
+  (void) target;
+  return check_plan_allowed(plan, force, error);
+}
+
+gboolean
+ic_assign_detach(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs,
+                 const IcAssignDetachOptions *options, IcAssignReport **report, GError **error)
+{
+  static const IcAssignDetachOptions defaults = {0};
+  if (options == NULL)
+    options = &defaults;
+  g_autoptr(IcAssignReport) rep = ic_as_report_new();
+  if (report != NULL)
+    *report = NULL;
+
+  /* Root first, so an unprivileged run says so before anything else. */
+  if (!ic_as_check_can_write(ctx, NULL, error))
+    return FALSE;
+  g_autoptr(IcAssignPlan) first = ic_assign_plan_new(ctx, addrs, n_addrs, options->driver, error);
+  if (first == NULL || !check_detach_preconditions(ctx, first, options->force, error))
+    return FALSE;
+
+  IcAsSession s;
+  if (!session_begin(ctx, &s, error))
+    return FALSE;
+  gboolean ok = FALSE;
+  g_autofree char *args = NULL;
+  /* Under the lock the host may have changed since the first look. */
+  g_autoptr(IcAssignPlan) plan = ic_assign_plan_new(ctx, addrs, n_addrs, options->driver, error);
+  g_autoptr(GPtrArray) moves = NULL;
+  if (plan == NULL || !check_plan_allowed(plan, options->force, error) ||
+      !refuse_if_pending(s.journal, error))
+    goto out;
+  moves = moves_from_plan(plan, options->force);
+  if (moves->len == 0) {
+    ic_as_report_add(rep, "nothing to detach: every member is already on a vfio driver, "
+                          "unbound, or a bridge");
+    ok = TRUE;
+    goto out;
+  }
+  args = addrs_to_string(addrs, n_addrs);
+  IcAsRun run = {.ctx = ctx, .journal = s.journal, .report = rep};
+  if (!ic_as_journal_begin(s.journal, "detach", args, moves, &run.op_id, error))
+    goto out;
+  rep->op_id = run.op_id;
+  if (!ic_as_run_moves(&run, moves, TRUE, error))
+    goto out;
+  ok = ic_as_journal_finish(s.journal, run.op_id, "done", NULL, moves, NULL, error);
+  for (guint k = 0; ok && k < plan->groups->len; k++) {
+    const IcAssignGroup *g = plan->groups->pdata[k];
+    if (g->vfio_node_will_appear)
+      ic_as_report_add(rep, "group %u: %s ready", g->number, g->vfio_node);
+  }
+out:
+  session_end(&s);
+  if (report != NULL)
+    *report = g_steal_pointer(&rep);
+  return ok;
+}
+
+/* ---- reattach ------------------------------------------------------------ */
+
+static gboolean
+select_rows(GPtrArray *rows, const IcContext *ctx, const IcPciAddr *addrs, guint n_addrs,
+            gboolean all, GPtrArray *selected, GError **error)
+{
+  g_autoptr(GArray) groups = g_array_new(FALSE, FALSE, sizeof(guint));
+  for (guint i = 0; i < n_addrs && !all; i++) {
+    g_autofree char *dev = ic_pci_addr_to_string(&addrs[i]);
+    const IcAsDetachedRow *hit = NULL;
+    for (guint r = 0; r < rows->len && hit == NULL; r++)
+      if (strcmp(((IcAsDetachedRow *) rows->pdata[r])->dev, dev) == 0)
+        hit = rows->pdata[r];
+    if (hit == NULL) {
+      g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND,
+                  "%s was not detached by iommuctl ('iommuctl status' lists what was); "
+                  "nothing was changed", dev);
+      return FALSE;
+    }
+    g_array_append_val(groups, hit->group);
+  }
+  (void) ctx;
+  for (guint r = 0; r < rows->len; r++) {
+    IcAsDetachedRow *row = rows->pdata[r];
+    gboolean take = all;
+    /* the whole group goes back together, or the group is split */
+    for (guint k = 0; k < groups->len && !take; k++)
+      take = g_array_index(groups, guint, k) == row->group;
+    if (take)
+      g_ptr_array_add(selected, row);
+  }
+  return TRUE;
+}
+
+gboolean
+ic_assign_reattach(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, gboolean all,
+                   IcAssignReport **report, GError **error)
+{
+  g_autoptr(IcAssignReport) rep = ic_as_report_new();
+  if (report != NULL)
+    *report = NULL;
+  if (!all && n_addrs == 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "no device given (or --all)");
+    return FALSE;
+  }
+  if (!ic_as_check_can_write(ctx, NULL, error))
+    return FALSE;
+
+  IcAsSession s;
+  if (!session_begin(ctx, &s, error))
+    return FALSE;
+  gboolean ok = FALSE;
+  g_autofree char *args = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) selected = g_ptr_array_new();
+  g_autoptr(GPtrArray) moves = new_moves();
+  if (!refuse_if_pending(s.journal, error) ||
+      (rows = ic_as_journal_detached(s.journal, error)) == NULL ||
+      !select_rows(rows, ctx, addrs, n_addrs, all, selected, error))
+    goto out;
+  if (selected->len == 0) {
+    ic_as_report_add(rep, "nothing to reattach: iommuctl has no device detached");
+    ok = TRUE;
+    goto out;
+  }
+  for (guint i = 0; i < selected->len; i++) {
+    const IcAsDetachedRow *row = selected->pdata[i];
+    if (!ic_as_device_exists(ctx, row->dev)) {
+      g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND,
+                  "%s (group %u) is gone from sysfs (hot-unplugged?); nothing was changed",
+                  row->dev, row->group);
+      goto out;
+    }
+    if (row->orig_driver != NULL && !ic_as_check_driver_available(ctx, row->orig_driver, error))
+      goto out;
+    g_autofree char *cur = ic_as_read_driver(ctx, row->dev);
+    g_autofree char *ov = ic_as_read_override(ctx, row->dev);
+    g_ptr_array_add(moves, ic_as_move_new(row->dev, row->group, cur, ov, row->orig_driver,
+                                          row->orig_override));
+  }
+  if (!ic_as_check_can_write(ctx, ((IcAsMove *) moves->pdata[0])->dev, error))
+    goto out;
+  args = all ? g_strdup("--all") : addrs_to_string(addrs, n_addrs);
+  IcAsRun run = {.ctx = ctx, .journal = s.journal, .report = rep};
+  if (!ic_as_journal_begin(s.journal, "reattach", args, moves, &run.op_id, error))
+    goto out;
+  rep->op_id = run.op_id;
+  if (!ic_as_run_moves(&run, moves, FALSE, error))
+    goto out;
+  ok = ic_as_journal_finish(s.journal, run.op_id, "done", NULL, NULL, moves, error);
+out:
+  session_end(&s);
+  if (report != NULL)
+    *report = g_steal_pointer(&rep);
+  return ok;
+}
+
+/* ---- recover ------------------------------------------------------------- */
+
+static gboolean
+recover_op(IcAsRun *run, IcAsJournal *j, IcAsOpRow *op, gboolean forward, GError **error)
+{
+  ic_as_report_add(run->report, "operation #%" G_GUINT64_FORMAT " %s (started %s by pid %d, %s, "
+                   "%u steps done): %s", op->id, op->kind, op->started, op->pid, op->state,
+                   op->n_steps_done, forward ? "finishing it" : "restoring the state before it");
+  run->op_id = op->id;
+  guint before = run->report->lines->len;
+  g_autoptr(GString) failures = g_string_new(NULL);
+  for (guint n = 0; n < op->moves->len; n++) {
+    /* backward in reverse order, like a rollback; forward in order */
+    const IcAsMove *m = op->moves->pdata[forward ? n : op->moves->len - 1 - n];
+    g_autoptr(GError) err = NULL;
+    gboolean done = forward
+      ? ic_as_drive(run, "recover", m->dev, m->group, m->to_driver, m->to_override, &err)
+      : ic_as_drive(run, "recover", m->dev, m->group, m->from_driver, m->from_override, &err);
+    if (!done)
+      g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", err->message);
+  }
+  if (failures->len > 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "recovering operation #%" G_GUINT64_FORMAT
+                " failed: %s (it stays pending; run 'iommuctl recover' again)", op->id, failures->str);
+    return FALSE;
+  }
+  if (run->report->lines->len == before)
+    ic_as_report_add(run->report, "  every device was already in place");
+  gboolean is_detach = strcmp(op->kind, "detach") == 0;
+  GPtrArray *add = forward && is_detach ? op->moves : NULL;
+  GPtrArray *remove = forward && !is_detach ? op->moves : NULL;
+  return ic_as_journal_finish(j, op->id, forward ? "recovered-forward" : "recovered-backward",
+                              NULL, add, remove, error);
+}
+
+gboolean
+ic_assign_recover(IcContext *ctx, gboolean forward, IcAssignReport **report, GError **error)
+{
+  g_autoptr(IcAssignReport) rep = ic_as_report_new();
+  if (report != NULL)
+    *report = NULL;
+  if (!ic_as_check_can_write(ctx, NULL, error))
+    return FALSE;
+  IcAsSession s;
+  if (!session_begin(ctx, &s, error))
+    return FALSE;
+  gboolean ok = FALSE;
+  g_autoptr(GPtrArray) pending = ic_as_journal_pending(s.journal, error);
+  if (pending == NULL)
+    goto out;
+  if (pending->len == 0) {
+    ic_as_report_add(rep, "nothing to recover: no unfinished operation in %s",
+                     ic_as_journal_path(s.journal));
+    ok = TRUE;
+    goto out;
+  }
+  IcAsRun run = {.ctx = ctx, .journal = s.journal, .report = rep};
+  ok = TRUE;
+  for (guint i = 0; i < pending->len && ok; i++)
+    ok = recover_op(&run, s.journal, pending->pdata[i], forward, error);
+out:
+  session_end(&s);
+  if (report != NULL)
+    *report = g_steal_pointer(&rep);
+  return ok;
+}
+
+/* ---- status -------------------------------------------------------------- */
+
+void
+ic_assign_status_free(IcAssignStatus *status)
+{
+  if (status == NULL)
+    return;
+  g_ptr_array_unref(status->detached);
+  g_ptr_array_unref(status->pending);
+  g_free(status->journal);
+  g_free(status);
+}
+
+static void
+detached_free(IcAssignDetached *d)
+{
+  g_free(d->name);
+  g_free(d->original_driver);
+  g_free(d->driver);
+  g_free(d->current_driver);
+  g_free(d->since);
+  g_free(d);
+}
+
+static void
+pending_free(IcAssignPendingOp *p)
+{
+  g_free(p->kind);
+  g_free(p->state);
+  g_free(p->started);
+  g_free(p->error);
+  g_free(p);
+}
+
+IcAssignStatus *
+ic_assign_status_new(IcContext *ctx, GError **error)
+{
+  g_autoptr(IcAssignStatus) st = g_new0(IcAssignStatus, 1);
+  st->detached = g_ptr_array_new_with_free_func((GDestroyNotify) detached_free);
+  st->pending = g_ptr_array_new_with_free_func((GDestroyNotify) pending_free);
+  st->journal = g_build_filename(ctx->state_dir, "state.db", NULL);
+  if (!g_file_test(st->journal, G_FILE_TEST_EXISTS))
+    return g_steal_pointer(&st); /* nothing ever detached here */
+  g_autoptr(IcAsJournal) j = ic_as_journal_open(ctx, FALSE, error);
+  if (j == NULL)
+    return NULL;
+  g_autoptr(GPtrArray) rows = ic_as_journal_detached(j, error);
+  g_autoptr(GPtrArray) ops = rows ? ic_as_journal_pending(j, error) : NULL;
+  if (ops == NULL)
+    return NULL;
+  for (guint i = 0; i < rows->len; i++) {
+    const IcAsDetachedRow *r = rows->pdata[i];
+    IcAssignDetached *d = g_new0(IcAssignDetached, 1);
+    d->name = g_strdup(r->dev);
+    d->group = r->group;
+    d->original_driver = g_strdup(r->orig_driver);
+    d->driver = g_strdup(r->driver);
+    d->current_driver = ic_as_read_driver(ctx, r->dev);
+    d->since = g_strdup(r->since);
+    d->op_id = r->op_id;
+    g_ptr_array_add(st->detached, d);
+  }
+  int holder = ic_as_lock_holder(ctx);
+  for (guint i = 0; i < ops->len; i++) {
+    const IcAsOpRow *o = ops->pdata[i];
+    IcAssignPendingOp *p = g_new0(IcAssignPendingOp, 1);
+    p->id = o->id;
+    p->kind = g_strdup(o->kind);
+    /* a running op whose process still holds the lock is in progress, not
+     * crashed */
+    p->state = g_strdup(strcmp(o->state, "running") == 0 && holder == o->pid && holder > 0 &&
+                        kill(o->pid, 0) == 0 ? "in-progress" : o->state);
+    p->started = g_strdup(o->started);
+    p->pid = o->pid;
+    p->error = g_strdup(o->error);
+    p->n_devices = o->moves->len;
+    p->n_steps_done = o->n_steps_done;
+    g_ptr_array_add(st->pending, p);
+  }
+  return g_steal_pointer(&st);
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The plan: the closure of the requested devices over their IOMMU groups
+ * (the kernel hands a group to a guest whole, or not at all), with a verdict
+ * for every member. */
+#include "assign/assign-private.h"
+#include "assign/assign-host.h"
+#include "util/ic-util.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+
+const char *
+ic_assign_action_to_string(IcAssignAction action)
+{
+  switch (action) {
+  case IC_ASSIGN_DETACH: return "detach";
+  case IC_ASSIGN_KEEP: return "keep";
+  case IC_ASSIGN_BRIDGE_OK: return "bridge-ok";
+  case IC_ASSIGN_BLOCKED: return "blocked";
+  }
+  return "?";
+}
+
+static void
+member_free(IcAssignMember *m)
+{
+  if (m == NULL)
+    return;
+  g_free(m->name);
+  g_free(m->reason);
+  g_free(m->driver);
+  g_free(m->driver_override);
+  g_free(m->target_driver);
+  g_free(m->reset_method);
+  g_free(m);
+}
+
+static void
+group_free(IcAssignGroup *g)
+{
+  if (g == NULL)
+    return;
+  g_ptr_array_unref(g->members);
+  g_free(g->vfio_node);
+  g_free(g);
+}
+
+void
+ic_assign_plan_free(IcAssignPlan *plan)
+{
+  if (plan == NULL)
+    return;
+  g_ptr_array_unref(plan->groups);
+  g_ptr_array_unref(plan->warnings);
+  g_free(plan);
+}
+
+gboolean
+ic_as_check_iommu(IcContext *ctx, GError **error)
+{
+  g_autofree char *path = ic_context_sys_path(ctx, "/sys/kernel/iommu_groups");
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  if (dir == NULL || g_dir_read_name(dir) == NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED,
+                "no IOMMU: %s is %s; enable VT-d/AMD-Vi in the firmware and intel_iommu=on "
+                "(or amd_iommu=on) on the kernel command line; nothing was changed",
+                path, dir == NULL ? "missing" : "empty");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- vfio variant drivers (modules.alias) -------------------------------- */
+
+static guint
+count_wildcards(const char *pattern)
+{
+  guint n = 0;
+  for (const char *p = pattern; *p; p++)
+    n += *p == '*';
+  return n;
+}
+
+char *
+ic_as_find_vfio_variant(IcContext *ctx, const char *modalias)
+{
+  if (modalias == NULL || !g_str_has_prefix(modalias, "pci:"))
+    return NULL;
+  g_autofree char *abs = g_strdup_printf("/lib/modules/%s/modules.alias", ic_context_kernel_release(ctx));
+  g_autofree char *path = ic_context_sys_path(ctx, abs);
+  g_autofree char *text = NULL;
+  if (!ic_read_file(path, 64 * 1024 * 1024, &text, NULL, NULL))
+    return NULL;
+  const char *id = modalias + strlen("pci:");
+  char *best = NULL;
+  guint best_wild = G_MAXUINT;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  for (char **l = lines; *l; l++) {
+    /* "alias vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i* mlx5_vfio_pci" */
+    if (!g_str_has_prefix(*l, "alias vfio_pci:"))
+      continue;
+    g_auto(GStrv) f = g_strsplit_set(*l + strlen("alias vfio_pci:"), " \t", 3);
+    if (f[0] == NULL || f[1] == NULL || *f[1] == '\0')
+      continue;
+    if (fnmatch(f[0], id, 0) != 0)
+      continue;
+    guint wild = count_wildcards(f[0]);
+    if (wild < best_wild) {
+      g_free(best);
+      best = g_strdup(g_strstrip(f[1]));
+      best_wild = wild;
+    }
+  }
+  return best;
+}
+
+gboolean
+ic_as_check_driver_available(IcContext *ctx, const char *driver, GError **error)
+{
+  if (ic_as_driver_exists(ctx, driver))
+    return TRUE;
+  if (ic_context_is_real_host(ctx)) {
+    /* modprobe takes module names; vfio-pci's module is vfio_pci (modprobe
+     * treats - and _ alike) */
+    const char *argv[] = {"modprobe", "-q", driver, NULL};
+    int status = -1;
+    (void) g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                        G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL, &status, NULL);
+    if (ic_as_driver_exists(ctx, driver))
+      return TRUE;
+  }
+  g_autofree char *abs = g_strdup_printf("/sys/bus/pci/drivers/%s", driver);
+  g_autofree char *path = ic_context_sys_path(ctx, abs);
+  g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED,
+              "driver %s is not available: %s is missing%s; nothing was changed", driver, path,
+              ic_context_is_real_host(ctx) ? " and 'modprobe' could not load it" :
+                                             " (the module is not loaded)");
+  return FALSE;
+}
+
+/* ---- verdicts -------------------------------------------------------------- */
+
+static gboolean
+is_bridge_class(gint64 cls)
+{
+  /* host bridges (0x0600) and PCI-PCI bridges / PCIe ports (0x0604) carry
+   * no DMA of their own that a guest could use; they stay with the host */
+  return cls >= 0 && ((cls >> 8) == 0x0604 || (cls >> 8) == 0x0600);
+}
+
+static IcAssignMember *
+classify(IcContext *ctx, IcAsHostView *view, const char *dev, guint group, const char *driver_request,
+         GPtrArray *warnings)
+{
+  IcAssignMember *m = g_new0(IcAssignMember, 1);
+  (void) ic_pci_addr_parse(dev, &m->addr, NULL);
+  m->name = g_strdup(dev);
+  m->group = group;
+  m->driver = ic_as_read_driver(ctx, dev);
+  m->driver_override = ic_as_read_override(ctx, dev);
+
+  IcAsHostFacts facts = {0};
+  ic_as_host_facts(view, dev, &facts);
+  m->reset_method = g_strdup(facts.reset_method);
+  m->holds_root = facts.holds_root;
+
+  if (driver_request != NULL)
+    m->target_driver = g_strdup(driver_request);
+  else {
+    g_autofree char *variant = ic_as_find_vfio_variant(ctx, facts.modalias);
+    m->target_driver = g_strdup(variant ? variant : "vfio-pci");
+  }
+
+  if (is_bridge_class(ic_as_read_class(ctx, dev)) || facts.is_bridge) {
+    m->action = IC_ASSIGN_BRIDGE_OK;
+    m->reason = g_strdup_printf("bridge/port on %s: stays with the host, it does not break the "
+                                "group's isolation", m->driver ? m->driver : "no driver");
+    g_clear_pointer(&m->target_driver, g_free);
+    g_clear_pointer(&m->reset_method, g_free);
+  } else if (ic_as_is_vfio_driver(m->driver)) {
+    m->action = IC_ASSIGN_KEEP;
+    m->reason = g_strdup_printf("already on %s", m->driver);
+    g_free(m->target_driver);
+    m->target_driver = g_strdup(m->driver);
+  } else if (m->driver == NULL) {
+    m->action = IC_ASSIGN_KEEP;
+    m->reason = g_strdup("no driver bound: the group stays viable without touching it");
+    g_clear_pointer(&m->target_driver, g_free);
+  } else if (facts.host_use != NULL) {
+    m->action = IC_ASSIGN_BLOCKED;
+    m->reason = g_strdup(facts.host_use);
+  } else {
+    m->action = IC_ASSIGN_DETACH;
+    m->reason = g_strdup_printf("endpoint on host driver %s", m->driver);
+  }
+  if (facts.acs_warning != NULL) {
+    g_autofree char *w = g_strdup_printf("%s: %s", dev, facts.acs_warning);
+    gboolean seen = FALSE;
+    for (guint i = 0; i < warnings->len && !seen; i++)
+      seen = strcmp(warnings->pdata[i], w) == 0;
+    if (!seen)
+      g_ptr_array_add(warnings, g_steal_pointer(&w));
+  }
+  ic_as_host_facts_clear(&facts);
+  return m;
+}
+
+static int
+compare_groups(gconstpointer a, gconstpointer b)
+{
+  const IcAssignGroup *ga = *(IcAssignGroup *const *) a, *gb = *(IcAssignGroup *const *) b;
+  return ga->number < gb->number ? -1 : ga->number > gb->number;
+}
+
+static IcAssignGroup *
+plan_group(IcContext *ctx, IcAsHostView *view, guint number, const char *driver_request,
+           GPtrArray *warnings, GError **error)
+{
+  g_autoptr(GPtrArray) names = ic_as_group_members(ctx, number, error);
+  if (names == NULL)
+    return NULL;
+  IcAssignGroup *g = g_new0(IcAssignGroup, 1);
+  g->number = number;
+  g->members = g_ptr_array_new_with_free_func((GDestroyNotify) member_free);
+  g->vfio_node = g_strdup_printf("/dev/vfio/%u", number);
+  for (guint i = 0; i < names->len; i++) {
+    IcAssignMember *m = classify(ctx, view, names->pdata[i], number, driver_request, warnings);
+    /* the group is usable by a guest when every endpoint ends on vfio (or
+     * none); then the node exists as long as one member is on vfio */
+    if (m->action == IC_ASSIGN_DETACH || (m->action == IC_ASSIGN_KEEP && m->target_driver))
+      g->vfio_node_will_appear = TRUE;
+    g_ptr_array_add(g->members, m);
+  }
+  return g;
+}
+
+IcAssignPlan *
+ic_assign_plan_new(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const char *driver,
+                   GError **error)
+{
+  if (n_addrs == 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "no device given");
+    return NULL;
+  }
+  if (!ic_as_check_iommu(ctx, error))
+    return NULL;
+  g_autoptr(GArray) numbers = g_array_new(FALSE, FALSE, sizeof(guint));
+  g_autoptr(GPtrArray) requested = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < n_addrs; i++) {
+    g_autofree char *dev = ic_pci_addr_to_string(&addrs[i]);
+    if (!ic_as_device_exists(ctx, dev)) {
+      g_autofree char *path = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
+      g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND, "no PCI device %s in %s", dev, path);
+      return NULL;
+    }
+    guint number;
+    if (!ic_as_read_group(ctx, dev, &number, error))
+      return NULL;
+    gboolean seen = FALSE;
+    for (guint k = 0; k < numbers->len && !seen; k++)
+      seen = g_array_index(numbers, guint, k) == number;
+    if (!seen)
+      g_array_append_val(numbers, number);
+    g_ptr_array_add(requested, g_steal_pointer(&dev));
+  }
+
+  g_autoptr(IcAsHostView) view = ic_as_host_view_new(ctx);
+  g_autoptr(IcAssignPlan) plan = g_new0(IcAssignPlan, 1);
+  plan->groups = g_ptr_array_new_with_free_func((GDestroyNotify) group_free);
+  plan->warnings = g_ptr_array_new_with_free_func(g_free);
+  for (guint k = 0; k < numbers->len; k++) {
+    IcAssignGroup *g = plan_group(ctx, view, g_array_index(numbers, guint, k), driver,
+                                  plan->warnings, error);
+    if (g == NULL)
+      return NULL;
+    g_ptr_array_add(plan->groups, g);
+  }
+  g_ptr_array_sort(plan->groups, compare_groups);
+
+  plan->executable = TRUE;
+  for (guint k = 0; k < plan->groups->len; k++) {
+    IcAssignGroup *g = plan->groups->pdata[k];
+    for (guint i = 0; i < g->members->len; i++) {
+      IcAssignMember *m = g->members->pdata[i];
+      for (guint r = 0; r < requested->len; r++)
+        m->requested |= strcmp(requested->pdata[r], m->name) == 0;
+      plan->n_detach += m->action == IC_ASSIGN_DETACH;
+      if (m->action == IC_ASSIGN_BLOCKED) {
+        plan->n_blocked++;
+        plan->executable = FALSE;
+      }
+      if (m->action == IC_ASSIGN_DETACH && m->reset_method == NULL) {
+        g_ptr_array_add(plan->warnings,
+                        g_strdup_printf("%s: no reset method (no FLR, PM or bus reset): state "
+                                        "may leak between host and guest", m->name));
+      }
+    }
+  }
+  return g_steal_pointer(&plan);
+}

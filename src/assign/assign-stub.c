@@ -1,2 +1,0 @@
-/* placeholder so the module has a translation unit; delete when real sources land */
-typedef int ic_assign_placeholder_t;
