@@ -209,6 +209,7 @@ typedef struct {
   char *expected;
   char *actual;             /* NULL when unreadable */
   gboolean ok;
+  gboolean skipped;         /* not started: e.g. vfio-pci without a host IOMMU group */
 } IcQemuCheck;
 
 /* Start argv paused (with a private QMP socket), read back every property
@@ -216,6 +217,8 @@ typedef struct {
  * /machine; info qtree for id-less host bridges' bypass-iommu), quit.
  * Returns the checks (IcQemuCheck*); QEMU refusing to start is an error
  * carrying QEMU's text. */
-GPtrArray *ic_qemu_verify(const IcQemuArgv *argv, GError **error);
+/* vfio-pci devices whose host device has no IOMMU group here (and then the
+ * iommufd object) are left out of the started QEMU and reported skipped. */
+GPtrArray *ic_qemu_verify(IcContext *ctx, const IcQemuArgv *argv, GError **error);
 
 G_END_DECLS

@@ -70,6 +70,8 @@ add_checks_json(JsonBuilder *b, GPtrArray *checks)
     ic_json_add_string_or_null(b, "actual", c->actual);
     json_builder_set_member_name(b, "ok");
     json_builder_add_boolean_value(b, c->ok);
+    json_builder_set_member_name(b, "skipped");
+    json_builder_add_boolean_value(b, c->skipped);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -112,7 +114,7 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
     return ic_cli_fail(cli, error);
   g_autoptr(GPtrArray) checks = NULL;
   if (verify) {
-    checks = ic_qemu_verify(build->argv, &error);
+    checks = ic_qemu_verify(cli->ctx, build->argv, &error);
     if (checks == NULL)
       return ic_cli_fail(cli, error);
   }
@@ -146,7 +148,7 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
     fputs(text, stdout);
     for (guint i = 0; checks && i < checks->len; i++) {
       const IcQemuCheck *c = checks->pdata[i];
-      fprintf(stderr, "verify: %s %s: expected %s, QEMU has %s\n", c->ok ? "ok  " : "FAIL", c->what, c->expected,
+      fprintf(stderr, "verify: %s %s: expected %s, QEMU has %s\n", c->skipped ? "skip" : c->ok ? "ok  " : "FAIL", c->what, c->expected,
               c->actual ? c->actual : "(unreadable)");
     }
   }

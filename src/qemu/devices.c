@@ -465,10 +465,14 @@ qb_build_misc_devices(QemuBuild *b)
     if (d->kind == IC_DEV_MEMBALLOON) {
       if (g_strcmp0(d->model, "none") == 0)
         continue;
-      if (g_strcmp0(d->model, "virtio") != 0)
+      const char *driver = g_strcmp0(d->model, "virtio") == 0 ? "virtio-balloon-pci"
+                           : g_strcmp0(d->model, "virtio-transitional") == 0 ? "virtio-balloon-pci-transitional"
+                           : g_strcmp0(d->model, "virtio-non-transitional") == 0 ? "virtio-balloon-pci-non-transitional"
+                           : NULL;
+      if (driver == NULL)
         return qb_fail(b, node, IC_ERROR_UNSUPPORTED, "memballoon model '%s' is outside what iommuctl models (virtio, none)",
                        d->model ? d->model : "");
-      JsonObject *dev = dev_new("virtio-balloon-pci");
+      JsonObject *dev = dev_new(driver);
       gboolean root = FALSE;
       json_object_set_string_member(dev, "id", "balloon0");
       if (!qb_add_pci_address(b, dev, &d->address, node, &root) || !qb_virtio_options(b, dev, d, root)) {

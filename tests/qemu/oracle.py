@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Oracle suite of the QEMU layer (TAP).
+
+For every tests/qemu/domains/ok-*.xml:
+  * the IOMMU-relevant parts of `iommuctl domain qemu-args` equal real
+    libvirt 9.0's (`libvirt-argv`, domxml-to-native; `--start` where the file
+    says `oracle: start`), compared as parsed JSON: merged -machine
+    properties (type, kernel_irqchip, iommu, default-bus-bypass-iommu), the
+    vIOMMU device(s), iommu_platform/ats of every virtio device by id, every
+    vfio-pci and pxb-pcie device, -overcommit mem-lock;
+  * the vIOMMU comes before every PCI device;
+  * `qemu-args --verify` starts Debian's QEMU paused and reads back every
+    property the command line set (all must match).
+own-*.xml: --verify only (libvirt 9.0 cannot express them); own-iommufd:
+  refused on 7.2, generated with --qemu-version 9.0.
+bad-*.xml: iommuctl refuses with the `expect:` text, and the `qemu:` command
+  line makes QEMU itself refuse with the `qemu-error:` text (or, for
+  ACCEPTED, keep running: the refusal is iommuctl's own, see the comment).
+"""
+import glob, json, os, re, shlex, subprocess, sys, time
+
+SRC = os.environ.get("IOMMUCTL_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+IOMMUCTL = os.environ.get("IOMMUCTL", "iommuctl")
+SHARED = os.environ.get("IOMMUCTL_SHARED_DIR", "/work/shared")
+LIBVIRT_ARGV = os.path.join(SHARED, "tools", "libvirt-argv")
+ALLOW_SKIP = os.environ.get("IOMMUCTL_ALLOW_SKIP") == "1"
+DOMAINS = os.path.join(SRC, "tests", "qemu", "domains")
+DISKS = "/tmp/iommuctl-oracle-disks"
+VIOMMU_DRIVERS = {"intel-iommu", "virtio-iommu", "virtio-iommu-pci", "amd-iommu", "AMDVI-PCI"}
+PCI_DRIVERS_PREFIX = ("virtio-", "vfio-pci", "pcie-root-port", "pxb-pcie", "e1000", "AMDVI-PCI")
+
+n = 0
+failures = 0
+
+def tap(ok, name, diag=""):
+    global n, failures
+    n += 1
+    if not ok:
+        failures += 1
+    print(f"{'ok' if ok else 'not ok'} {n} - {name}")
+    for line in diag.splitlines():
+        print(f"# {line}")
+    sys.stdout.flush()
+
+def comments(path):
+    text = open(path).read()
+    out = {}
+    for m in re.finditer(r"<!-- (\w[\w-]*): (.*?) -->", text):
+        out[m.group(1)] = m.group(2)
+    return out
+
+def parse_lines(text):
+    """libvirt-argv's output: emulator, then 'OPT VALUE' per line."""
+    lines = [l for l in text.splitlines() if l.strip()]
+    opts = []
+    for l in lines[1:]:
+        name, _, value = l.partition(" ")
+        if value.startswith("{"):
+            opts.append((name, json.loads(value)))
+        else:
+            opts.append((name, value if value else None))
+    return opts
+
+def iommuctl_opts(path, *extra):
+    r = subprocess.run([IOMMUCTL, "domain", "qemu-args", path, "--json", *extra], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, r.stderr
+    doc = json.loads(r.stdout)
+    return [(o["name"], o["value"]) for o in doc["options"]], doc
+
+def keyval(text):
+    out = {}
+    for i, part in enumerate(re.split(r"(?<!,),(?!,)", text)):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k.replace("_", "-")] = v
+        elif i == 0:
+            out["type"] = part
+    return out
+
+def norm(v):
+    if isinstance(v, str) and v in ("on", "yes", "true"):
+        return True
+    if isinstance(v, str) and v in ("off", "no", "false"):
+        return False
+    return v
+
+def iommu_parts(opts):
+    machine = {}
+    for name, v in opts:
+        if name in ("-machine", "-M") and isinstance(v, str):
+            machine.update(keyval(v))
+    parts = {"machine": {k: norm(machine.get(k)) for k in ("type", "kernel-irqchip", "iommu", "default-bus-bypass-iommu")}}
+    devs = [v for name, v in opts if name == "-device" and isinstance(v, dict)]
+    parts["viommu"] = [d for d in devs if d.get("driver") in VIOMMU_DRIVERS]
+    parts["virtio"] = {d.get("id"): {"iommu_platform": d.get("iommu_platform"), "ats": d.get("ats")}
+                       for d in devs if d.get("driver", "").startswith("virtio-") and d.get("driver") not in VIOMMU_DRIVERS}
+    parts["vfio"] = [d for d in devs if d.get("driver") == "vfio-pci"]
+    parts["pxb"] = [d for d in devs if d.get("driver") == "pxb-pcie"]
+    parts["mem-lock"] = [v for name, v in opts if name == "-overcommit"]
+    return parts
+
+def viommu_first(opts):
+    first_pci = None
+    viommu = None
+    for i, (name, v) in enumerate(opts):
+        if name != "-device" or not isinstance(v, dict):
+            continue
+        drv = v.get("driver", "")
+        if drv in VIOMMU_DRIVERS and drv != "AMDVI-PCI" and viommu is None:
+            viommu = i
+        elif drv.startswith(PCI_DRIVERS_PREFIX) and first_pci is None:
+            first_pci = i
+    return viommu is None or first_pci is None or viommu < first_pci
+
+def ensure_virtlogd():
+    """A real start needs virtlogd; the oracle daemon's first start may have
+    run before /var/log/libvirt existed, leaving it without one.  Start it the
+    way tools/libvirt-oracle-start does (same pid file, clean environment)."""
+    base = os.environ.get("LIBVIRT_ORACLE_DIR", "/tmp/libvirt-oracle")
+    os.makedirs("/var/log/libvirt", exist_ok=True)
+    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    subprocess.run(["virtlogd", "--daemon", "--pid-file", os.path.join(base, "virtlogd.pid")],
+                   env=env, stdin=subprocess.DEVNULL, capture_output=True)
+    for _ in range(50):
+        if os.path.exists("/run/libvirt/virtlogd-sock"):
+            return True
+        time.sleep(0.1)
+    return False
+
+def kvm_usable():
+    try:
+        p = subprocess.Popen(["qemu-system-x86_64", "-accel", "kvm", "-machine", "none", "-S", "-display", "none",
+                              "-nodefaults", "-monitor", "none"], stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        alive = p.poll() is None
+        p.kill(); p.wait()
+        return alive
+    except OSError:
+        return False
+
+def verify(path, *extra):
+    r = subprocess.run([IOMMUCTL, "domain", "qemu-args", path, "--verify", "--json", *extra], capture_output=True, text=True)
+    if r.returncode not in (0, 1) or not r.stdout.startswith("{"):
+        return False, f"--verify failed (rc {r.returncode}): {r.stderr.strip()}"
+    checks = json.loads(r.stdout)["verify"]
+    bad = [c for c in checks if not c["ok"]]
+    done = [c for c in checks if not c["skipped"]]
+    diag = "\n".join(f"{c['what']}: expected {c['expected']}, got {c['actual']}" for c in bad)
+    skipped = [c["what"] for c in checks if c["skipped"]]
+    if skipped:
+        diag += ("\n" if diag else "") + "not started here (no host IOMMU group): " + ", ".join(skipped)
+    return (not bad and len(done) > 0), f"{len(done)} properties read back" + ("\n" + diag if diag else "")
+
+def run_ok(path, kvm):
+    name = os.path.basename(path)
+    c = comments(path)
+    mine, doc = iommuctl_opts(path)
+    if mine is None:
+        tap(False, f"{name}: iommuctl generates", doc)
+        return
+    v = subprocess.run(["virt-xml-validate", path, "domain"], capture_output=True, text=True)
+    tap(v.returncode == 0, f"{name}: libvirt's schema accepts it (virt-xml-validate)", (v.stdout + v.stderr).strip())
+    mode = "start" if c.get("oracle", "").startswith("start") else "d2n"
+    cmd = [LIBVIRT_ARGV] + (["--start"] if mode == "start" else []) + [path]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0 and "virtlogd-sock" in r.stderr and ensure_virtlogd():
+        r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        tap(False, f"{name}: libvirt 9.0 ({mode}) produces an argv", r.stderr)
+    else:
+        theirs = parse_lines(r.stdout)
+        a, b = iommu_parts(mine), iommu_parts(theirs)
+        diffs = [f"{k}:\n  iommuctl {json.dumps(a[k], sort_keys=True)}\n  libvirt  {json.dumps(b[k], sort_keys=True)}"
+                 for k in a if a[k] != b[k]]
+        summary = (f"machine {json.dumps(a['machine'])}; viommu {json.dumps(a['viommu'])}; virtio {len(a['virtio'])}; "
+                   f"vfio {len(a['vfio'])}; pxb {len(a['pxb'])}; {a['mem-lock']}")
+        tap(not diffs, f"{name}: IOMMU parts equal libvirt 9.0 ({mode})", "\n".join(diffs) if diffs else summary)
+    tap(viommu_first(mine), f"{name}: vIOMMU before every PCI device")
+    is_kvm = "type='kvm'" in open(path).read()
+    if is_kvm and not kvm:
+        tap(ALLOW_SKIP, f"{name}: started in QEMU (needs KVM) # SKIP no usable /dev/kvm" if ALLOW_SKIP else
+            f"{name}: started in QEMU (needs KVM, /dev/kvm unusable)")
+        return
+    ok, diag = verify(path)
+    tap(ok, f"{name}: QEMU paused, every property read back", diag)
+
+def run_own(path):
+    name = os.path.basename(path)
+    if name == "own-iommufd.xml":
+        r = subprocess.run([IOMMUCTL, "domain", "qemu-args", path], capture_output=True, text=True)
+        tap(r.returncode != 0 and "needs iommufd (QEMU >= 9.0); this is QEMU 7.2" in r.stderr,
+            f"{name}: refused on QEMU 7.2 with the version needed", r.stderr.strip())
+        mine, doc = iommuctl_opts(path, "--qemu-version", "9.0")
+        ok = mine is not None
+        if ok:
+            objs = [v for k, v in mine if k == "-object" and isinstance(v, dict)]
+            vfio = [v for k, v in mine if k == "-device" and isinstance(v, dict) and v.get("driver") == "vfio-pci"]
+            ok = {"qom-type": "iommufd", "id": "iommufd0"} in objs and vfio and vfio[0].get("iommufd") == "iommufd0" \
+                 and doc["qemu_version"] == "9.0.0" and "pc-q35-9.0" in json.dumps(mine)
+        tap(bool(ok), f"{name}: --qemu-version 9.0 gives -object iommufd and vfio-pci iommufd=",
+            json.dumps(mine) if mine else str(doc))
+        return
+    ok, diag = verify(path)
+    tap(ok, f"{name}: QEMU paused, every property read back", diag)
+
+def qemu_refuses(args, expected, kvm):
+    argv = ["qemu-system-x86_64", "-S", "-display", "none", "-nodefaults", "-monitor", "none"]
+    words = shlex.split(args)
+    if "-accel" not in words:
+        argv += ["-accel", "tcg"]
+    elif not kvm:
+        return ALLOW_SKIP, "needs KVM for this QEMU check # SKIP" if ALLOW_SKIP else "needs KVM, /dev/kvm unusable"
+    p = subprocess.Popen(argv + words, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        _, err = p.communicate(timeout=4)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+        return expected == "ACCEPTED", "QEMU accepted it (still running after 4 s)"
+    return expected != "ACCEPTED" and p.returncode != 0 and expected in err, err.strip()
+
+def run_bad(path, kvm):
+    name = os.path.basename(path)
+    c = comments(path)
+    r = subprocess.run([IOMMUCTL, "domain", "qemu-args", path], capture_output=True, text=True)
+    tap(r.returncode != 0 and c["expect"] in r.stderr, f"{name}: iommuctl refuses ({c['expect']})", r.stderr.strip())
+    if c.get("qemu"):
+        ok, diag = qemu_refuses(c["qemu"], c["qemu-error"], kvm)
+        tap(ok, f"{name}: QEMU itself: {c['qemu-error']}", diag)
+
+def main():
+    os.makedirs(DISKS, exist_ok=True)
+    for disk in ("vda.img", "sda.img"):
+        with open(os.path.join(DISKS, disk), "ab") as f:
+            f.truncate(1 << 20)
+    if not os.access(LIBVIRT_ARGV, os.X_OK):
+        print("1..1\nnot ok 1 - libvirt-argv not found at " + LIBVIRT_ARGV)
+        return 0 if ALLOW_SKIP else 1
+    kvm = kvm_usable()
+    files = sorted(glob.glob(os.path.join(DOMAINS, "*.xml")))
+    only = sys.argv[1:]
+    if only:
+        files = [f for f in files if any(o in os.path.basename(f) for o in only)]
+    oks = [f for f in files if os.path.basename(f).startswith("ok-")]
+    for f in files:
+        b = os.path.basename(f)
+        if b.startswith("ok-"):
+            run_ok(f, kvm)
+        elif b.startswith("own-"):
+            run_own(f)
+        elif b.startswith("bad-"):
+            run_bad(f, kvm)
+    if not only:
+        tap(len(oks) >= 25, f"at least 25 domain XMLs compared with libvirt ({len(oks)})")
+    print(f"1..{n}")
+    return 1 if failures else 0
+
+if __name__ == "__main__":
+    sys.exit(main())
