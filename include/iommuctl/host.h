@@ -92,7 +92,9 @@ struct IcPciDevice {
 
   /* binding */
   char *driver;                   /* bound driver name, NULL when none */
-  char *driver_override;          /* NULL when none ("(null)") */
+  char *driver_override;          /* NULL when none ("(null)") or not loaded: read
+                                   * with IC_INVENTORY_DETAILS, or re-read with
+                                   * ic_pci_device_read_driver_override() */
   int iommu_group;                /* -1 when the device has no group */
   IcIommuGroup *group;            /* NULL when iommu_group == -1 */
   int numa_node;                  /* -1 unknown / none */
@@ -112,6 +114,7 @@ struct IcPciDevice {
   /* SR-IOV */
   gboolean sriov_capable;         /* SR-IOV extended cap present */
   guint sriov_totalvfs, sriov_numvfs;
+  guint16 sriov_vf_offset, sriov_vf_stride; /* routing-ID offset/stride of VF 0.. (config) */
   IcPciDevice *physfn;            /* for a VF: its PF (NULL otherwise) */
   GPtrArray *virtfns;             /* PF: its VFs (IcPciDevice*, not owned), may be empty */
 
@@ -135,6 +138,8 @@ const char *ic_header_type_to_string(IcHeaderType type);
  * driver name (NULL when unbound) into dev->driver and returns it.  One
  * readlink(2); no other field changes. */
 const char *ic_pci_device_read_driver(IcContext *ctx, IcPciDevice *dev);
+/* Re-read `driver_override` into dev->driver_override (NULL when "(null)"). */
+const char *ic_pci_device_read_driver_override(IcContext *ctx, IcPciDevice *dev);
 /* Cheap stand-alone variant without an inventory: the driver name bound to
  * addr now (newly allocated), NULL when unbound or absent. */
 char *ic_pci_read_driver(IcContext *ctx, const IcPciAddr *addr);
@@ -207,7 +212,9 @@ typedef struct {
 typedef enum {
   IC_INVENTORY_DEFAULT = 0,
   /* also read the per-device and per-group details the group listing does not
-   * need: reset_method, numa_node of every function, reserved_regions */
+   * need: driver_override, reset_method, numa_node of every function (else
+   * inherited from the root-bus function above it), reserved_regions.
+   * The assignment layer wants this flag. */
   IC_INVENTORY_DETAILS = 1 << 0,
   /* skip pci.ids name lookups */
   IC_INVENTORY_NO_NAMES = 1 << 1,

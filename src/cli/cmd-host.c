@@ -68,9 +68,10 @@ print_device_line(IcCli *cli, const IcPciDevice *d, const char *indent)
 static void
 print_group(IcCli *cli, const IcIommuGroup *g)
 {
-  printf("%sgroup %d%s  %s%s%s%s%s%s\n", col(cli, IC_COLOR_BOLD), g->number, col(cli, IC_COLOR_RESET),
+  printf("%sgroup %d%s  %s%s%s%s%s%s%s\n", col(cli, IC_COLOR_BOLD), g->number, col(cli, IC_COLOR_RESET),
          col(cli, verdict_color(g->verdict)), ic_group_verdict_to_string(g->verdict), col(cli, IC_COLOR_RESET),
-         g->type ? "  (" : "", g->type ? g->type : "", g->type ? ")" : "");
+         g->n_endpoints == 0 ? " (nothing to assign)" : "", g->type ? "  (" : "", g->type ? g->type : "",
+         g->type ? ")" : "");
   for (guint i = 0; i < g->members->len; i++)
     print_device_line(cli, g_ptr_array_index(g->members, i), "  ");
   for (guint i = 0; i < g->reasons->len; i++) {

@@ -76,6 +76,8 @@ parse_caps(IcPciDevice *dev, const guint8 *cfg, gsize len)
         dev->reset_caps |= IC_RESET_CAP_AF_FLR;
     }
     pos = cfg[pos + 1] & ~3u;
+    if (guard == 47 && pos >= 0x40)
+      ic_pci_device_note(dev, "capability list loops; stopped after 48 entries");
   }
 }
 
@@ -97,8 +99,12 @@ parse_ext_caps(IcPciDevice *dev, const guint8 *cfg, gsize len)
       dev->sriov_capable = TRUE;
       dev->sriov_totalvfs = rd16(cfg, pos + 0x0e);
       dev->sriov_numvfs = rd16(cfg, pos + 0x10);
+      dev->sriov_vf_offset = rd16(cfg, pos + 0x14);
+      dev->sriov_vf_stride = rd16(cfg, pos + 0x16);
     }
     pos = (hdr >> 20) & 0xffc;
+    if (guard == 959 && pos >= 0x100)
+      ic_pci_device_note(dev, "extended capability list loops; stopped");
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 /* libvirt's PCI_EXT_CAP_ACS_ENABLED: source validation, request and
  * completion redirect, upstream forwarding */
@@ -87,7 +88,7 @@ static const char *
 port_isolation_problem(const IcPciDevice *p)
 {
   if (p->pcie_type == IC_PCIE_PCIE_TO_PCI_BRIDGE || (p->header_type == IC_HEADER_BRIDGE && p->pcie_type == IC_PCIE_NONE))
-    return "a conventional PCI bridge, whose devices share one requester ID";
+    return "is a PCI bridge: the devices behind it share one requester ID";
   if (p->pcie_type != IC_PCIE_DOWNSTREAM_PORT && p->pcie_type != IC_PCIE_ROOT_PORT)
     return NULL;
   if (!p->config_extended)
@@ -95,7 +96,7 @@ port_isolation_problem(const IcPciDevice *p)
   if (!p->has_acs)
     return "lacks ACS";
   if ((p->acs_ctrl & ACS_ENABLED_MASK) != ACS_ENABLED_MASK)
-    return "has ACS but not enabled (control lacks SV/RR/CR/UF)";
+    return "has ACS but does not enable it (control lacks SV/RR/CR/UF)";
   return NULL;
 }
 
@@ -204,15 +205,15 @@ group_new(IcInventory *inv, int number)
 }
 
 static void
-read_group_files(IcInventory *inv, IcIommuGroup *g, const char *groups_dir)
+read_group_files(IcInventory *inv, IcIommuGroup *g, int groups_fd)
 {
-  char path[4096], buf[4096];
-  g_snprintf(path, sizeof path, "%s/%d/type", groups_dir, g->number);
-  if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) >= 0 && buf[0])
+  char path[64], buf[4096];
+  g_snprintf(path, sizeof path, "%d/type", g->number);
+  if (ic_read_attr_stripped_at(groups_fd, path, buf, sizeof buf) >= 0 && buf[0])
     g->type = g_strdup(buf);
   if (inv->flags & IC_INVENTORY_DETAILS) {
-    g_snprintf(path, sizeof path, "%s/%d/reserved_regions", groups_dir, g->number);
-    if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) >= 0)
+    g_snprintf(path, sizeof path, "%d/reserved_regions", g->number);
+    if (ic_read_attr_stripped_at(groups_fd, path, buf, sizeof buf) >= 0)
       g->reserved_regions = buf[0] ? g_strsplit(buf, "\n", -1) : g_new0(char *, 1);
   }
 }
@@ -251,9 +252,11 @@ ic_host_groups_build(IcInventory *inv)
   g_ptr_array_sort(inv->groups, compare_group);
   g_autoptr(GHashTable) type_count = g_hash_table_new(g_str_hash, g_str_equal);
   guint best = 0;
+  int groups_fd = open(groups_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   for (guint i = 0; i < inv->groups->len; i++) {
     IcIommuGroup *g = g_ptr_array_index(inv->groups, i);
-    read_group_files(inv, g, groups_dir);
+    if (groups_fd >= 0)
+      read_group_files(inv, g, groups_fd);
     judge(g);
     if (g->members->len > 0 && g->verdict == IC_GROUP_ASSIGNABLE && g->n_endpoints > 0)
       h->n_assignable_groups++;
@@ -267,6 +270,8 @@ ic_host_groups_build(IcInventory *inv)
       }
     }
   }
+  if (groups_fd >= 0)
+    close(groups_fd);
   h->n_groups = inv->groups->len;
   h->iommu_enabled = h->n_groups > 0;
 }

@@ -9,6 +9,7 @@ struct IcInventory {
   IcContext *ctx;              /* not owned */
   IcInventoryFlags flags;
   char *devices_dir;           /* <root>/sys/bus/pci/devices */
+  int devices_fd;              /* open O_DIRECTORY on it, -1 when not open */
   GPtrArray *devices;          /* IcPciDevice*, owned, sorted by address */
   GHashTable *by_addr;         /* IcPciAddr* -> IcPciDevice* */
   GPtrArray *groups;           /* IcIommuGroup*, owned, sorted by number */

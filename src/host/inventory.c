@@ -164,10 +164,11 @@ ic_pci_device_add_host_use(IcPciDevice *dev, IcHostUseFlags kind, const char *de
 /* The device link target "../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0"
  * names the root bus and every bridge above the device. */
 static void
-read_device_link(IcPciDevice *dev, const char *path, char **parent_name)
+read_device_link(IcPciDevice *dev, int dfd, const char *path, char **parent_name)
 {
   char target[PATH_MAX];
-  ssize_t n = readlink(path, target, sizeof target - 1);
+  const char *name = strrchr(path, '/');
+  ssize_t n = readlinkat(dfd, name ? name + 1 : path, target, sizeof target - 1);
   if (n < 0) {
     if (errno == EINVAL)
       ic_pci_device_note(dev, "%s is not a symbolic link; parent bridge unknown", path);
@@ -216,30 +217,49 @@ parse_hex16_pair(const char *text, guint16 *a, guint16 *b)
 }
 
 /* Fallback when uevent is missing: the separate class/vendor/device files. */
+/* A device directory: its name relative to the open devices directory
+ * (all reads are openat() on that fd, which spares the kernel the walk of
+ * the root prefix for every file) and that directory's path for notes. */
+typedef struct {
+  int fd;
+  const char *base; /* <root>/sys/bus/pci/devices */
+  const char *name; /* dddd:bb:ss.f */
+  const char *rel;  /* directory relative to fd: name, or "." */
+} DevDir;
+
+/* "dddd:bb:ss.f/file" for notes, whatever directory the read was relative to */
+static const char *
+display_path(const DevDir *dir, const char *path, char *buf, gsize size)
+{
+  const char *file = strrchr(path, '/');
+  g_snprintf(buf, size, "%s/%s", dir->name, file ? file + 1 : path);
+  return buf;
+}
+
 static void
-read_id_files(IcPciDevice *dev, const char *dir)
+read_id_files(IcPciDevice *dev, const DevDir *dir)
 {
   char path[PATH_MAX], buf[64];
   guint64 v;
-  g_snprintf(path, sizeof path, "%s/class", dir);
-  if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) > 0 && ic_parse_uint64(buf, 16, 0xffffff, &v))
+  g_snprintf(path, sizeof path, "%s/class", dir->rel);
+  if (ic_read_attr_stripped_at(dir->fd, path, buf, sizeof buf) > 0 && ic_parse_uint64(buf, 16, 0xffffff, &v))
     dev->class_code = (guint32) v;
-  g_snprintf(path, sizeof path, "%s/vendor", dir);
-  if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) > 0 && ic_parse_uint64(buf, 16, 0xffff, &v))
+  g_snprintf(path, sizeof path, "%s/vendor", dir->rel);
+  if (ic_read_attr_stripped_at(dir->fd, path, buf, sizeof buf) > 0 && ic_parse_uint64(buf, 16, 0xffff, &v))
     dev->vendor_id = (guint16) v;
-  g_snprintf(path, sizeof path, "%s/device", dir);
-  if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) > 0 && ic_parse_uint64(buf, 16, 0xffff, &v))
+  g_snprintf(path, sizeof path, "%s/device", dir->rel);
+  if (ic_read_attr_stripped_at(dir->fd, path, buf, sizeof buf) > 0 && ic_parse_uint64(buf, 16, 0xffff, &v))
     dev->device_id = (guint16) v;
 }
 
 static void
-read_uevent(IcPciDevice *dev, const char *dir)
+read_uevent(IcPciDevice *dev, const DevDir *dir)
 {
-  char path[PATH_MAX], buf[1024];
-  g_snprintf(path, sizeof path, "%s/uevent", dir);
-  gssize n = ic_read_attr_at(AT_FDCWD, path, buf, sizeof buf);
+  char path[PATH_MAX], disp[PATH_MAX], buf[1024];
+  g_snprintf(path, sizeof path, "%s/uevent", dir->rel);
+  gssize n = ic_read_attr_at(dir->fd, path, buf, sizeof buf);
   if (n < 0) {
-    ic_pci_device_note(dev, "cannot read %s: %s", path, g_strerror((int) -n));
+    ic_pci_device_note(dev, "cannot read %s/%s: %s", dir->base, display_path(dir, path, disp, sizeof disp), g_strerror((int) -n));
     read_id_files(dev, dir);
     return;
   }
@@ -259,40 +279,40 @@ read_uevent(IcPciDevice *dev, const char *dir)
         dev->class_code = (guint32) v;
         have_class = TRUE;
       } else {
-        ic_pci_device_note(dev, "%s: PCI_CLASS=%s is not a class code", path, val);
+        ic_pci_device_note(dev, "%s/%s: PCI_CLASS=%s is not a class code", dir->base, display_path(dir, path, disp, sizeof disp), val);
       }
     } else if (strcmp(line, "PCI_ID") == 0) {
       if (parse_hex16_pair(val, &dev->vendor_id, &dev->device_id))
         have_id = TRUE;
       else
-        ic_pci_device_note(dev, "%s: PCI_ID=%s is not vendor:device", path, val);
+        ic_pci_device_note(dev, "%s/%s: PCI_ID=%s is not vendor:device", dir->base, display_path(dir, path, disp, sizeof disp), val);
     } else if (strcmp(line, "PCI_SUBSYS_ID") == 0) {
       if (!parse_hex16_pair(val, &dev->subsys_vendor_id, &dev->subsys_device_id))
-        ic_pci_device_note(dev, "%s: PCI_SUBSYS_ID=%s is not vendor:device", path, val);
+        ic_pci_device_note(dev, "%s/%s: PCI_SUBSYS_ID=%s is not vendor:device", dir->base, display_path(dir, path, disp, sizeof disp), val);
     } else if (strcmp(line, "MODALIAS") == 0 && *val) {
       dev->modalias = g_strdup(val);
     }
   }
   if (!have_class || !have_id) {
-    ic_pci_device_note(dev, "%s lacks %s; read the id files instead", path,
+    ic_pci_device_note(dev, "%s/%s lacks %s; read the id files instead", dir->base, display_path(dir, path, disp, sizeof disp),
                        !have_class ? "PCI_CLASS" : "PCI_ID");
     read_id_files(dev, dir);
   }
 }
 
 static void
-read_config(IcPciDevice *dev, const char *dir)
+read_config(IcPciDevice *dev, const DevDir *dir)
 {
-  char path[PATH_MAX];
+  char path[PATH_MAX], disp[PATH_MAX];
   guint8 cfg[4096 + 1];
-  g_snprintf(path, sizeof path, "%s/config", dir);
-  gssize n = ic_read_attr_at(AT_FDCWD, path, (char *) cfg, sizeof cfg);
+  g_snprintf(path, sizeof path, "%s/config", dir->rel);
+  gssize n = ic_read_attr_at(dir->fd, path, (char *) cfg, sizeof cfg);
   if (n < 0) {
-    ic_pci_device_note(dev, "cannot read %s: %s", path, g_strerror((int) -n));
+    ic_pci_device_note(dev, "cannot read %s/%s: %s", dir->base, display_path(dir, path, disp, sizeof disp), g_strerror((int) -n));
     return;
   }
   if (n < 64) {
-    ic_pci_device_note(dev, "%s is truncated (%zd bytes, the header needs 64)", path, n);
+    ic_pci_device_note(dev, "%s/%s is truncated (%zd bytes, the header needs 64)", dir->base, display_path(dir, path, disp, sizeof disp), n);
     return;
   }
   ic_host_parse_config(dev, cfg, (gsize) n);
@@ -301,14 +321,14 @@ read_config(IcPciDevice *dev, const char *dir)
 }
 
 static void
-read_iommu_group(IcPciDevice *dev, const char *dir)
+read_iommu_group(IcPciDevice *dev, const DevDir *dir)
 {
-  char path[PATH_MAX], target[PATH_MAX];
-  g_snprintf(path, sizeof path, "%s/iommu_group", dir);
-  ssize_t n = readlink(path, target, sizeof target - 1);
+  char path[PATH_MAX], disp[PATH_MAX], target[PATH_MAX];
+  g_snprintf(path, sizeof path, "%s/iommu_group", dir->rel);
+  ssize_t n = readlinkat(dir->fd, path, target, sizeof target - 1);
   if (n < 0) {
     if (errno != ENOENT)
-      ic_pci_device_note(dev, "cannot read link %s: %s", path, g_strerror(errno));
+      ic_pci_device_note(dev, "cannot read link %s/%s: %s", dir->base, display_path(dir, path, disp, sizeof disp), g_strerror(errno));
     return;
   }
   target[n] = '\0';
@@ -318,25 +338,34 @@ read_iommu_group(IcPciDevice *dev, const char *dir)
   if (ic_parse_int64(base, 10, 0, G_MAXINT, &v))
     dev->iommu_group = (int) v;
   else
-    ic_pci_device_note(dev, "link %s -> %s does not name a group number", path, target);
+    ic_pci_device_note(dev, "link %s/%s -> %s does not name a group number", dir->base, display_path(dir, path, disp, sizeof disp), target);
 }
 
 static char *
-read_optional_attr(IcPciDevice *dev, const char *dir, const char *name)
+read_optional_attr(IcPciDevice *dev, const DevDir *dir, const char *name)
 {
-  char path[PATH_MAX], buf[256];
-  g_snprintf(path, sizeof path, "%s/%s", dir, name);
-  gssize n = ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf);
+  char path[PATH_MAX], disp[PATH_MAX], buf[256];
+  g_snprintf(path, sizeof path, "%s/%s", dir->rel, name);
+  gssize n = ic_read_attr_stripped_at(dir->fd, path, buf, sizeof buf);
   if (n < 0) {
     if (n != -ENOENT)
-      ic_pci_device_note(dev, "cannot read %s: %s", path, g_strerror((int) -n));
+      ic_pci_device_note(dev, "cannot read %s/%s: %s", dir->base, display_path(dir, path, disp, sizeof disp), g_strerror((int) -n));
     return NULL;
   }
   return g_strdup(buf);
 }
 
 static void
-read_numa_node(IcPciDevice *dev, const char *dir)
+read_driver_override(IcPciDevice *dev, const DevDir *dir)
+{
+  g_autofree char *ovr = read_optional_attr(dev, dir, "driver_override");
+  g_clear_pointer(&dev->driver_override, g_free);
+  if (ovr != NULL && *ovr && strcmp(ovr, "(null)") != 0)
+    dev->driver_override = g_steal_pointer(&ovr);
+}
+
+static void
+read_numa_node(IcPciDevice *dev, const DevDir *dir)
 {
   g_autofree char *s = read_optional_attr(dev, dir, "numa_node");
   gint64 v;
@@ -349,7 +378,7 @@ read_numa_node(IcPciDevice *dev, const char *dir)
 }
 
 static void
-read_reset_method(IcPciDevice *dev, const char *dir)
+read_reset_method(IcPciDevice *dev, const DevDir *dir)
 {
   g_autofree char *s = read_optional_attr(dev, dir, "reset_method");
   if (s == NULL)
@@ -361,16 +390,20 @@ read_reset_method(IcPciDevice *dev, const char *dir)
 static void
 read_device(IcInventory *inv, IcPciDevice *dev, char **parent_name)
 {
-  char dir[PATH_MAX];
-  g_snprintf(dir, sizeof dir, "%s/%s", inv->devices_dir, dev->name);
-  read_device_link(dev, dir, parent_name);
+  char link[PATH_MAX];
+  g_snprintf(link, sizeof link, "%s/%s", inv->devices_dir, dev->name);
+  read_device_link(dev, inv->devices_fd, link, parent_name);
+  /* one O_PATH descriptor per device: every later open is then a
+   * one-component lookup instead of a walk through the device symlink */
+  int devfd = openat(inv->devices_fd, dev->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  DevDir dirv = {devfd >= 0 ? devfd : inv->devices_fd, inv->devices_dir, dev->name, devfd >= 0 ? "." : dev->name};
+  const DevDir *dir = &dirv;
   read_uevent(dev, dir);
   read_config(dev, dir);
   read_iommu_group(dev, dir);
-  g_autofree char *ovr = read_optional_attr(dev, dir, "driver_override");
-  if (ovr != NULL && *ovr && strcmp(ovr, "(null)") != 0)
-    dev->driver_override = g_steal_pointer(&ovr);
   gboolean details = (inv->flags & IC_INVENTORY_DETAILS) != 0;
+  if (details)
+    read_driver_override(dev, dir);
   if (details || *parent_name == NULL)
     read_numa_node(dev, dir);
   if (details)
@@ -389,15 +422,39 @@ read_device(IcInventory *inv, IcPciDevice *dev, char **parent_name)
     if (v && ic_parse_uint64(v, 10, 65535, &x))
       dev->sriov_numvfs = (guint) x;
   }
+  if (devfd >= 0)
+    close(devfd);
 }
 
 /* ---- SR-IOV links --------------------------------------------------------- */
+
+/* VF i has routing ID PF + First VF Offset + i * VF Stride (SR-IOV spec),
+ * so with the config space in hand no virtfnN readlink is needed. */
+static IcPciDevice *
+vf_from_config(IcInventory *inv, IcPciDevice *pf, guint i)
+{
+  if (!pf->config_extended || pf->sriov_vf_offset == 0)
+    return NULL;
+  guint rid = ((guint) pf->addr.bus << 8) | ((guint) pf->addr.slot << 3) | pf->addr.function;
+  guint vf_rid = rid + pf->sriov_vf_offset + i * pf->sriov_vf_stride;
+  if (vf_rid > 0xffff)
+    return NULL;
+  IcPciAddr a = {pf->addr.domain, (guint8) (vf_rid >> 8), (guint8) ((vf_rid >> 3) & 0x1f), (guint8) (vf_rid & 7)};
+  IcPciDevice *vf = g_hash_table_lookup(inv->by_addr, &a);
+  return vf != NULL && vf->physfn == NULL && vf != pf ? vf : NULL;
+}
 
 static void
 link_virtfns(IcInventory *inv, IcPciDevice *pf)
 {
   char path[PATH_MAX], target[PATH_MAX];
   for (guint i = 0; i < pf->sriov_numvfs; i++) {
+    IcPciDevice *computed = vf_from_config(inv, pf, i);
+    if (computed != NULL) {
+      computed->physfn = pf;
+      g_ptr_array_add(pf->virtfns, computed);
+      continue;
+    }
     g_snprintf(path, sizeof path, "%s/%s/virtfn%u", inv->devices_dir, pf->name, i);
     ssize_t n = readlink(path, target, sizeof target - 1);
     if (n < 0) {
@@ -474,6 +531,12 @@ list_devices(IcInventory *inv, GError **error)
     g_ptr_array_add(inv->devices, device_new(&a));
   }
   closedir(d);
+  inv->devices_fd = open(inv->devices_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (inv->devices_fd < 0) {
+    int e = errno;
+    g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot open %s: %s", inv->devices_dir, g_strerror(e));
+    return FALSE;
+  }
   g_ptr_array_sort(inv->devices, compare_addr_ptr);
   return TRUE;
 }
@@ -485,6 +548,7 @@ ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory **out, GEr
   inv->ctx = ctx;
   inv->flags = flags;
   inv->devices_dir = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
+  inv->devices_fd = -1;
   inv->devices = g_ptr_array_new_with_free_func(device_free);
   inv->by_addr = g_hash_table_new(addr_hash, addr_equal);
   inv->groups = g_ptr_array_new_with_free_func((GDestroyNotify) ic_iommu_group_free);
@@ -567,6 +631,8 @@ ic_inventory_free(IcInventory *inv)
   if (inv == NULL)
     return;
   g_free(inv->devices_dir);
+  if (inv->devices_fd >= 0)
+    close(inv->devices_fd);
   if (inv->groups)
     g_ptr_array_unref(inv->groups);
   if (inv->by_group)
@@ -628,13 +694,26 @@ ic_pci_device_read_driver(IcContext *ctx, IcPciDevice *dev)
   return dev->driver;
 }
 
+const char *
+ic_pci_device_read_driver_override(IcContext *ctx, IcPciDevice *dev)
+{
+  g_autofree char *dir_rel = g_strdup_printf("/sys/bus/pci/devices/%s", dev->name);
+  g_autofree char *dir = ic_context_sys_path(ctx, dir_rel);
+  g_autofree char *base = g_path_get_dirname(dir);
+  DevDir d = {AT_FDCWD, base, dev->name, dir};
+  read_driver_override(dev, &d);
+  return dev->driver_override;
+}
+
 char **
 ic_pci_device_reset_methods(IcContext *ctx, IcPciDevice *dev)
 {
   if (dev->reset_methods == NULL) {
     g_autofree char *dir_rel = g_strdup_printf("/sys/bus/pci/devices/%s", dev->name);
     g_autofree char *dir = ic_context_sys_path(ctx, dir_rel);
-    read_reset_method(dev, dir);
+    g_autofree char *base = g_path_get_dirname(dir);
+    DevDir d = {AT_FDCWD, base, dev->name, dir};
+    read_reset_method(dev, &d);
   }
   return dev->reset_methods;
 }

@@ -19,16 +19,6 @@ add_hex(JsonBuilder *b, const char *key, guint value, int digits)
 }
 
 static void
-add_id_name(JsonBuilder *b, const char *key, guint id, const char *name)
-{
-  json_builder_set_member_name(b, key);
-  json_builder_begin_object(b);
-  add_hex(b, "id", id, 4);
-  ic_json_add_string_or_null(b, "name", name);
-  json_builder_end_object(b);
-}
-
-static void
 add_string_array(JsonBuilder *b, const char *key, GPtrArray *strings)
 {
   json_builder_set_member_name(b, key);
@@ -53,13 +43,16 @@ host_use_kind(IcHostUseFlags k)
 void
 ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
 {
+  /* the compact form (group listings) is flat: 4096-function hosts make
+   * this the bulk of `groups --json` */
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "address");
   json_builder_add_string_value(b, d->name);
   add_hex(b, "class", d->class_code, 6);
-  ic_json_add_string_or_null(b, "class_name", d->class_name);
-  add_id_name(b, "vendor", d->vendor_id, d->vendor_name);
-  add_id_name(b, "device", d->device_id, d->device_name);
+  add_hex(b, "vendor_id", d->vendor_id, 4);
+  add_hex(b, "device_id", d->device_id, 4);
+  ic_json_add_string_or_null(b, "vendor_name", d->vendor_name);
+  ic_json_add_string_or_null(b, "device_name", d->device_name);
   json_builder_set_member_name(b, "bridge");
   json_builder_add_boolean_value(b, ic_pci_device_is_bridge(d));
   ic_json_add_string_or_null(b, "driver", d->driver);
@@ -68,6 +61,11 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
     json_builder_add_int_value(b, d->iommu_group);
   else
     json_builder_add_null_value(b);
+  if (!details) {
+    json_builder_end_object(b);
+    return;
+  }
+  ic_json_add_string_or_null(b, "class_name", d->class_name);
   json_builder_set_member_name(b, "host_use");
   json_builder_begin_array(b);
   for (guint i = 0; i < d->host_uses->len; i++) {
@@ -80,18 +78,19 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  if (details) {
+  {
     json_builder_set_member_name(b, "subsystem");
     json_builder_begin_object(b);
     add_hex(b, "vendor", d->subsys_vendor_id, 4);
     add_hex(b, "device", d->subsys_device_id, 4);
     ic_json_add_string_or_null(b, "name", d->subsys_name);
     json_builder_end_object(b);
-    json_builder_set_member_name(b, "revision");
-    if (d->revision >= 0)
+    if (d->revision >= 0) {
       add_hex(b, "revision", (guint) d->revision, 2);
-    else
+    } else {
+      json_builder_set_member_name(b, "revision");
       json_builder_add_null_value(b);
+    }
     ic_json_add_string_or_null(b, "header_type", d->header_type == IC_HEADER_UNKNOWN ? NULL
                                                   : ic_header_type_to_string(d->header_type));
     json_builder_set_member_name(b, "multifunction");
