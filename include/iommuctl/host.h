@@ -103,6 +103,8 @@ struct IcPciDevice {
   /* config-space facts */
   gboolean config_readable;       /* at least the 64-byte header was read */
   gboolean config_extended;       /* 4096 bytes (extended caps visible) */
+  gsize config_size;              /* bytes of `config` read (0 = unreadable) */
+  gboolean has_cap_list;          /* status register advertises a capability list */
   IcResetCaps reset_caps;
   char **reset_methods;           /* `reset_method` words; NULL if not read/absent */
   gboolean has_acs;               /* ACS extended capability present */
@@ -166,7 +168,7 @@ struct IcIommuGroup {
   char *type;                 /* "DMA", "DMA-FQ", "identity", "blocked", NULL unknown */
   char **reserved_regions;    /* lines of reserved_regions; NULL when not read */
   GPtrArray *members;         /* IcPciDevice* (not owned), sorted by address */
-  guint n_endpoints;          /* members that are not bridges */
+  guint n_endpoints;          /* members that are neither bridges nor host bridges */
   IcGroupVerdict verdict;     /* the most severe of the reasons */
   GPtrArray *reasons;         /* IcGroupReason* (owned), most severe first */
 };

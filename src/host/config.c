@@ -121,6 +121,8 @@ ic_host_parse_config(IcPciDevice *dev, const guint8 *cfg, gsize len)
     }
   }
   dev->config_readable = TRUE;
+  dev->config_size = len;
+  dev->has_cap_list = (rd16(cfg, CFG_STATUS) & STATUS_CAP_LIST) != 0;
   dev->config_extended = len >= 4096;
   dev->revision = cfg[CFG_REVISION];
   guint8 ht = cfg[CFG_HEADER_TYPE];

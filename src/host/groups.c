@@ -246,7 +246,8 @@ ic_host_groups_build(IcInventory *inv)
     }
     dev->group = g;
     g_ptr_array_add(g->members, dev); /* devices are sorted, so members are too */
-    if (!ic_pci_device_is_bridge(dev))
+    /* host bridges (class 0600) are header type 0 but nothing to assign */
+    if (!ic_pci_device_is_bridge(dev) && (dev->class_code >> 8) != 0x0600)
       g->n_endpoints++;
   }
   g_ptr_array_sort(inv->groups, compare_group);

@@ -417,9 +417,15 @@ ic_pci_device_to_nodedev_xml(const IcInventory *inv, const IcPciDevice *d)
     g_snprintf(idbuf, sizeof idbuf, "%d", d->numa_node);
     xmlNewProp(numa, BAD_CAST "node", BAD_CAST idbuf);
   }
-  if (d->config_readable && d->pcie_type != IC_PCIE_NONE) {
+  /* libvirt's rule (virPCIDeviceInit): PCIe when the PCIe capability is
+   * there, or, when no capability list can be walked, when the config file
+   * is not the 256 bytes of conventional PCI */
+  gboolean pcie = d->config_readable &&
+                  (d->pcie_type != IC_PCIE_NONE || (!d->has_cap_list && d->config_size != 256));
+  if (pcie) {
     xmlNodePtr px = xmlNewChild(cap, NULL, BAD_CAST "pci-express", NULL);
-    if (d->link_cap_width > 0) {
+    if (d->pcie_type != IC_PCIE_NONE && d->pcie_type != IC_PCIE_RC_INTEGRATED_ENDPOINT &&
+        d->pcie_type != IC_PCIE_RC_EVENT_COLLECTOR) {
       add_link(px, "cap", d->link_port, d->link_cap_speed, d->link_cap_width);
       add_link(px, "sta", -1, d->link_sta_speed, d->link_sta_width);
     }

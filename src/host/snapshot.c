@@ -229,6 +229,8 @@ ic_host_snapshot(IcContext *ctx, const char *dest, guint *n_files_out, GError **
       snap_marker(&s, rel); /* present but unreadable without root */
   }
   snap_marker(&s, "/dev/vfio/vfio");
+  snap_marker(&s, "/sys/module/vfio/uevent");
+  snap_marker(&s, "/sys/module/vfio_pci/uevent");
   snap_marker(&s, "/dev/iommu");
   const char *rel_kernel = ic_context_kernel_release(ctx);
   static const char *const modfiles[] = {"modules.dep", "modules.builtin", "modules.alias", NULL};
