@@ -191,6 +191,7 @@ typedef struct {
   const IcQemuCaps *caps;
   const char *binary;
   gboolean dry_run;         /* print the plan, change nothing */
+  gboolean keep_memlock;    /* leave RLIMIT_MEMLOCK alone (managed elsewhere) */
   guint64 host_ram_bytes;   /* for the memlock report; 0 unknown */
 } IcQemuRunOptions;
 

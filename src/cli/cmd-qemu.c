@@ -209,6 +209,9 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
   g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
   if (doc == NULL)
     return ic_cli_fail(cli, error);
+  gsize before_len = 0;
+  const char *before_bytes = ic_domain_doc_bytes(doc, &before_len);
+  g_autofree char *before = g_memdup2(before_bytes, before_len);
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
   if (!ic_qemu_bypass_apply(doc, &edit, notes, &error))
     return ic_cli_fail(cli, error);
@@ -220,7 +223,7 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
     fwrite(bytes, 1, len, stdout);
     return IC_EXIT_OK;
   }
-  if (!ic_domain_doc_changed(doc)) {
+  if (!ic_domain_doc_changed(doc) || (len == before_len && memcmp(bytes, before, len) == 0)) {
     fprintf(stderr, "%s: already so; unchanged\n", argv[1]);
     return IC_EXIT_OK;
   }
@@ -241,11 +244,14 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
 int
 ic_cmd_run(IcCli *cli, int argc, char **argv)
 {
-  g_autofree char *qemu = NULL;
-  gboolean dry_run = FALSE;
+  g_autofree char *qemu = NULL, *caps_file = NULL;
+  gboolean dry_run = FALSE, keep_memlock = FALSE;
   GOptionEntry entries[] = {
     {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu, "QEMU binary (default: <emulator>, else qemu-system-<arch>)", "PATH"},
+    {"qemu-caps", 0, 0, G_OPTION_ARG_FILENAME, &caps_file, "Capability file instead of probing the binary", "FILE"},
     {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would be done, change nothing, start nothing", NULL},
+    {"keep-memlock", 0, 0, G_OPTION_ARG_NONE, &keep_memlock,
+     "Leave RLIMIT_MEMLOCK as it is (a limit managed elsewhere, e.g. by systemd)", NULL},
     {NULL},
   };
   int status;
@@ -260,10 +266,10 @@ ic_cmd_run(IcCli *cli, int argc, char **argv)
   if (doc == NULL)
     return ic_cli_fail(cli, error);
   g_autofree char *binary = NULL;
-  g_autoptr(IcQemuCaps) caps = select_caps(cli, doc, qemu, NULL, NULL, &binary, &error);
+  g_autoptr(IcQemuCaps) caps = select_caps(cli, doc, qemu, NULL, caps_file, &binary, &error);
   if (caps == NULL)
     return ic_cli_fail(cli, error);
-  IcQemuRunOptions ro = {.caps = caps, .binary = binary, .dry_run = dry_run,
+  IcQemuRunOptions ro = {.caps = caps, .binary = binary, .dry_run = dry_run, .keep_memlock = keep_memlock,
                          .host_ram_bytes = (guint64) sysconf(_SC_PHYS_PAGES) * (guint64) sysconf(_SC_PAGESIZE)};
   int qemu_status = 0;
   if (!ic_qemu_run(cli->ctx, doc, &ro, NULL, &qemu_status, &error))

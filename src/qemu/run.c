@@ -3,6 +3,7 @@
  * Every step that changes the host has its undo registered before it runs,
  * so QEMU dying (or a signal) still ends with the devices given back. */
 #include "qemu-private.h"
+#include <iommuctl/assign.h>
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -50,24 +51,65 @@ run_lint(const IcDomainDoc *doc, GPtrArray *out, GError **error)
   return TRUE;
 }
 
-static gboolean
-check_hostdevs(const IcDomainDef *def, GPtrArray *out, GError **error)
+/* Managed hostdevs are ours to detach (whole groups) and give back;
+ * unmanaged ones must already be on vfio. */
+static GArray *
+managed_addrs(const IcDomainDef *def, GPtrArray *out)
 {
+  GArray *addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
   for (guint i = 0; i < def->hostdevs->len; i++) {
     const IcDomainHostdev *h = def->hostdevs->pdata[i];
     char bdf[IC_PCI_ADDR_STRLEN];
     ic_pci_addr_format(&h->source_pci, bdf);
-    if (h->managed == IC_TRI_ON) {
-      /* The assignment layer (whole groups, journaled) is not part of this
-       * build yet; never half-do a detach. */
-      g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED,
-                  "hostdev %s is managed='yes', but this iommuctl has no assignment layer to detach its IOMMU group; "
-                  "detach the group yourself (iommuctl detach %s) and set managed='no'", bdf, bdf);
-      return FALSE;
+    if (h->managed == IC_TRI_ON)
+      g_array_append_val(addrs, h->source_pci);
+    else
+      say(out, "hostdev %s: managed='no', expected already bound to vfio-pci", bdf);
+  }
+  return addrs;
+}
+
+static gboolean
+show_plan(IcContext *ctx, GArray *addrs, GPtrArray *out, GError **error)
+{
+  g_autoptr(IcAssignPlan) plan = ic_assign_plan_new(ctx, (const IcPciAddr *) addrs->data, addrs->len, NULL, error);
+  if (plan == NULL)
+    return FALSE;
+  for (guint g = 0; g < plan->groups->len; g++) {
+    const IcAssignGroup *grp = plan->groups->pdata[g];
+    for (guint m = 0; m < grp->members->len; m++) {
+      const IcAssignMember *mem = grp->members->pdata[m];
+      say(out, "would %s group %u member %s (%s): %s", ic_assign_action_to_string(mem->action), grp->number,
+          mem->name, mem->driver ? mem->driver : "no driver", mem->reason ? mem->reason : "");
     }
-    say(out, "hostdev %s: managed='no', expected already bound to vfio-pci", bdf);
+  }
+  for (guint i = 0; i < plan->warnings->len; i++)
+    say(out, "assign warning: %s", (const char *) plan->warnings->pdata[i]);
+  if (!plan->executable) {
+    g_set_error(error, IC_ERROR, IC_ERROR_BLOCKED, "%u device%s of the hostdevs' IOMMU groups cannot be detached "
+                "(the host uses them); not starting", plan->n_blocked, plan->n_blocked == 1 ? "" : "s");
+    return FALSE;
   }
   return TRUE;
+}
+
+static void
+say_report(GPtrArray *out, IcAssignReport *report)
+{
+  for (guint i = 0; report && i < report->lines->len; i++)
+    say(out, "%s", (const char *) report->lines->pdata[i]);
+}
+
+static gboolean
+reattach(IcContext *ctx, GArray *addrs, GPtrArray *out, GError **error)
+{
+  if (addrs->len == 0)
+    return TRUE;
+  g_autoptr(IcAssignReport) report = NULL;
+  gboolean ok = ic_assign_reattach(ctx, (const IcPciAddr *) addrs->data, addrs->len, FALSE, &report, error);
+  say_report(out, report);
+  say(out, ok ? "reattached the hostdevs' groups" : "reattach FAILED; run 'iommuctl recover'");
+  return ok;
 }
 
 static gboolean
@@ -83,6 +125,10 @@ raise_memlock(const IcDomainDef *def, const IcQemuRunOptions *opts, GPtrArray *o
   ic_memlock_report_clear(&r);
   if (!unlimited && bytes == 0)
     return TRUE;
+  if (opts->keep_memlock) {
+    say(out, "memlock: left as it is (--keep-memlock)");
+    return TRUE;
+  }
   struct rlimit rl = {.rlim_cur = unlimited ? RLIM_INFINITY : bytes, .rlim_max = unlimited ? RLIM_INFINITY : bytes};
   if (unlimited)
     say(out, "setrlimit RLIMIT_MEMLOCK unlimited");
@@ -179,12 +225,36 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
     say(out, "%s: line %d: %s [%s]", n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", n->line, n->message,
         n->code);
   }
-  if (!check_hostdevs(def, out, error) || !raise_memlock(def, opts, out, error))
-    return FALSE;
-  g_autofree char *shell = ic_qemu_argv_to_shell(build->argv);
-  g_strchomp(shell);
-  say(out, "%s: %s", opts->dry_run ? "would run" : "running", shell);
-  if (opts->dry_run)
+  g_autoptr(GArray) addrs = managed_addrs(def, out);
+  if (opts->dry_run) {
+    if (addrs->len > 0 && !show_plan(ctx, addrs, out, error))
+      return FALSE;
+    if (!raise_memlock(def, opts, out, error))
+      return FALSE;
+    g_autofree char *shell = ic_qemu_argv_to_shell(build->argv);
+    g_strchomp(shell);
+    say(out, "would run: %s", shell);
+    if (addrs->len > 0)
+      say(out, "would reattach the hostdevs' groups when QEMU exits");
     return TRUE;
-  return launch_and_wait(build->argv, out, qemu_status, error);
+  }
+  if (addrs->len > 0) {
+    g_autoptr(IcAssignReport) report = NULL;
+    gboolean ok = ic_assign_detach(ctx, (const IcPciAddr *) addrs->data, addrs->len, NULL, &report, error);
+    say_report(out, report);
+    if (!ok)
+      return FALSE; /* the assign layer rolled back already */
+  }
+  gboolean ok = raise_memlock(def, opts, out, error);
+  if (ok) {
+    g_autofree char *shell = ic_qemu_argv_to_shell(build->argv);
+    g_strchomp(shell);
+    say(out, "running: %s", shell);
+    ok = launch_and_wait(build->argv, out, qemu_status, error);
+  }
+  /* clean exit, crash, refused start: the devices go back in every case */
+  g_autoptr(GError) reattach_error = NULL;
+  if (!reattach(ctx, addrs, out, ok ? error : &reattach_error))
+    return FALSE;
+  return ok;
 }
