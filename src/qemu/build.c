@@ -365,6 +365,11 @@ build_boot(QemuBuild *b)
       return qb_fail(b, def->os, IC_ERROR_UNSUPPORTED, "boot dev '%s' is outside what iommuctl models (hd)", dev);
     b->boot_hd = TRUE;
   }
+  /* libvirt applies on_reboot over QMP after start; a bare QEMU needs the
+   * option (a panicking guest must not reboot forever) */
+  const char *on_reboot = qb_text(b, qb_child(def->root, "on_reboot"));
+  if (on_reboot != NULL && strcmp(on_reboot, "destroy") == 0)
+    ic_qemu_argv_add_flag(b->argv, "-no-reboot");
   ic_qemu_argv_add_text(b->argv, "-boot", "strict=on");
   if (def->kernel)
     ic_qemu_argv_add_text(b->argv, "-kernel", def->kernel);
