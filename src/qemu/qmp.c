@@ -210,7 +210,10 @@ ic_qmp_quit(IcQmp *qmp)
     return;
   if (qmp->conn != NULL && qmp_process_alive(qmp)) {
     g_autoptr(GError) ignored = NULL;
-    g_autoptr(JsonNode) r = ic_qmp_execute(qmp, "quit", NULL, &ignored);
+    /* the reply does not matter: QEMU may close the socket before it */
+    JsonNode *reply = ic_qmp_execute(qmp, "quit", NULL, &ignored);
+    if (reply != NULL)
+      json_node_unref(reply);
   }
   gint64 deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
   while (qmp_process_alive(qmp) && g_get_monotonic_time() < deadline)
