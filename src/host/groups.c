@@ -105,15 +105,18 @@ check_isolation(IcIommuGroup *g)
 {
   /* functions of one slot (a multifunction card like GPU+HDA) belong
    * together; the question is whether *different* slots were merged */
-  g_autoptr(GHashTable) slots = g_hash_table_new(g_direct_hash, g_direct_equal);
-  for (guint i = 0; i < g->members->len; i++) {
-    IcPciDevice *d = g_ptr_array_index(g->members, i);
+  const IcPciDevice *first = NULL;
+  gboolean several_slots = FALSE;
+  for (guint i = 0; i < g->members->len && !several_slots; i++) {
+    const IcPciDevice *d = g_ptr_array_index(g->members, i);
     if (ic_pci_device_is_bridge(d))
       continue;
-    guint key = (d->addr.domain << 16) ^ ((guint) d->addr.bus << 8) ^ ((guint) d->addr.slot << 3);
-    g_hash_table_add(slots, GUINT_TO_POINTER(key + 1));
+    if (first == NULL)
+      first = d;
+    else if (d->addr.domain != first->addr.domain || d->addr.bus != first->addr.bus || d->addr.slot != first->addr.slot)
+      several_slots = TRUE;
   }
-  if (g_hash_table_size(slots) <= 1)
+  if (!several_slots)
     return;
   g_autoptr(GPtrArray) culprits = g_ptr_array_new();
   for (guint i = 0; i < g->members->len; i++) {
