@@ -322,6 +322,9 @@ void ic_protect_report_clear(IcProtectReport *r);
  * Explicit iommu='off' is left unless force. Idempotent. */
 gboolean ic_domain_protect(IcDomainDoc *doc, gboolean force, IcProtectReport *report,
                            GError **error);
+/* The report protect would give, without editing (devices_changed > 0 means
+ * a change is due).  Cheaper: no re-parse. */
+void ic_domain_protect_dry_run(const IcDomainDoc *doc, gboolean force, IcProtectReport *report);
 
 typedef struct {
   IcViommuModel model;      /* AUTO resolves by nova.md §1.4 */

@@ -354,15 +354,23 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
     g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
     IcProtectReport r;
     ic_protect_report_init(&r);
-    if (doc != NULL && !ic_domain_protect(doc, force, &r, &error))
+    gboolean would_change = FALSE;
+    if (doc != NULL && m.check) {
+      ic_domain_protect_dry_run(doc, force, &r);
+      would_change = r.devices_changed > 0;
+    } else if (doc != NULL && !ic_domain_protect(doc, force, &r, &error)) {
       g_clear_pointer(&doc, ic_domain_doc_free);
+    }
     if (doc == NULL) {
       status = worse(status, ic_error_exit_status(error));
       if (!cli->json)
         fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
     } else {
-      status = worse(status, emit_result(cli, &m, doc, file));
-      n_changed_files += ic_domain_doc_changed(doc);
+      if (m.check)
+        status = worse(status, would_change ? IC_EXIT_NEGATIVE : IC_EXIT_OK);
+      else
+        status = worse(status, emit_result(cli, &m, doc, file));
+      n_changed_files += ic_domain_doc_changed(doc) || would_change;
       if (!cli->json) {
         if (r.devices_changed > 0)
           fprintf(rep, "%s: %s iommu='on' on %u device(s)\n", file, m.check ? "would set" : "set", r.devices_changed);
@@ -388,7 +396,7 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
       json_builder_add_string_value(jb, file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
       json_builder_set_member_name(jb, "changed");
-      json_builder_add_boolean_value(jb, doc != NULL && ic_domain_doc_changed(doc));
+      json_builder_add_boolean_value(jb, doc != NULL && (ic_domain_doc_changed(doc) || would_change));
       json_builder_set_member_name(jb, "devices_changed");
       json_builder_add_int_value(jb, r.devices_changed);
       json_builder_set_member_name(jb, "already_on");

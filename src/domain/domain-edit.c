@@ -67,7 +67,9 @@ protect_device(IcDomainDoc *doc, IcEditBatch *b, const IcDomainDevice *d, gboole
     }
     g_ptr_array_add(r->forced_off, describe(d));
   }
-  if (d->opts.driver != NULL) {
+  if (b == NULL) {
+    /* dry run: count only */
+  } else if (d->opts.driver != NULL) {
     ic_edit_set_attr(b, d->opts.driver, "iommu", "on");
   } else {
     const char *kv[] = {"iommu", "on", NULL};
@@ -77,17 +79,11 @@ protect_device(IcDomainDoc *doc, IcEditBatch *b, const IcDomainDevice *d, gboole
   r->devices_changed++;
 }
 
-gboolean
-ic_domain_protect(IcDomainDoc *doc, gboolean force, IcProtectReport *report, GError **error)
+/* b == NULL: only fill the report (what protect would do). */
+static void
+protect_walk(IcDomainDoc *doc, IcEditBatch *b, gboolean force, IcProtectReport *r)
 {
   const IcDomainDef *def = ic_domain_doc_def(doc);
-  IcProtectReport local;
-  IcProtectReport *r = report;
-  if (r == NULL) {
-    ic_protect_report_init(&local);
-    r = &local;
-  }
-  g_autoptr(IcEditBatch) b = ic_edit_batch_new(doc);
   for (guint i = 0; i < def->devices->len; i++) {
     const IcDomainDevice *d = g_ptr_array_index(def->devices, i);
     if (d->address.type == IC_ADDR_CCW)
@@ -110,6 +106,25 @@ ic_domain_protect(IcDomainDoc *doc, gboolean force, IcProtectReport *report, GEr
                                                 d->line, d->model));
     protect_device(doc, b, d, force, r);
   }
+}
+
+void
+ic_domain_protect_dry_run(const IcDomainDoc *doc, gboolean force, IcProtectReport *report)
+{
+  protect_walk((IcDomainDoc *) doc, NULL, force, report);
+}
+
+gboolean
+ic_domain_protect(IcDomainDoc *doc, gboolean force, IcProtectReport *report, GError **error)
+{
+  IcProtectReport local;
+  IcProtectReport *r = report;
+  if (r == NULL) {
+    ic_protect_report_init(&local);
+    r = &local;
+  }
+  g_autoptr(IcEditBatch) b = ic_edit_batch_new(doc);
+  protect_walk(doc, b, force, r);
   gboolean ok = ic_edit_batch_commit(b, error);
   if (r == &local)
     ic_protect_report_clear(&local);
