@@ -589,7 +589,9 @@ parse_domain(DefPriv *p, xmlNodePtr root)
     def->launch_security = "unknown";
   def->metadata = ic_xml_child(root, "metadata");
   for (xmlNodePtr c = root->children; c != NULL; c = c->next) {
-    if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
+    /* libvirt's QEMU passthrough namespace, whatever prefix the file uses */
+    if (c->type != XML_ELEMENT_NODE || c->ns == NULL || c->ns->href == NULL ||
+        strcmp((const char *) c->ns->href, "http://libvirt.org/schemas/domain/qemu/1.0") != 0)
       continue;
     if (strcmp((const char *) c->name, "commandline") == 0)
       g_ptr_array_add(def->qemu_commandline, c);
@@ -649,6 +651,7 @@ ic_domain_def_build(IcDomainDoc *doc, GError **error)
     ic_domain_def_free(def);
     return NULL;
   }
+  p->doc = NULL; /* only needed while building (line numbers) */
   return def;
 }
 
