@@ -93,5 +93,39 @@ check "lint exits 2 on unparsable XML" [ $rc = 2 ]
 "$IOMMUCTL" domain memlock "$corpus/x86-q35-gpu.xml" > "$tmp/m.txt"
 check "memlock shows libvirt's 1 x RAM + 1 GiB" grep -q "libvirt: .*(18253611008 bytes)" "$tmp/m.txt"
 
+# --- host facts from a fixture tree (--sysfs-root): Intel IOMMU with a 39-bit
+# MGAW, group 7 = GPU 3b:00.0 + its audio 3b:00.1 behind bridge 3a:00.0, 8 GB RAM
+R="$tmp/host"
+mkdir -p "$R/sys/bus/pci/devices" "$R/sys/class/iommu/dmar0/intel-iommu" "$R/proc"
+printf '000000000026008f\n' > "$R/sys/class/iommu/dmar0/intel-iommu/cap"
+printf 'MemTotal:        8000000 kB\n' > "$R/proc/meminfo"
+mkdev() { # path-under-root-bus group class header-type
+  d="$R/sys/devices/pci0000:3a/$1"; a=$(basename "$1"); mkdir -p "$d" "$R/sys/kernel/iommu_groups/$2/devices"
+  ln -s "../../../devices/pci0000:3a/$1" "$R/sys/bus/pci/devices/$a"
+  ln -s "$R/sys/kernel/iommu_groups/$2" "$d/iommu_group"
+  ln -s "$d" "$R/sys/kernel/iommu_groups/$2/devices/$a"
+  printf 'PCI_CLASS=%s\nPCI_ID=10DE:1234\nPCI_SLOT_NAME=%s\n' "$3" "$a" > "$d/uevent"
+  python3 -c "
+import sys
+b = bytearray(64); b[0:4] = bytes([0xde, 0x10, 0x34, 0x12]); c = int(sys.argv[2], 16)
+b[9:12] = bytes([c & 255, (c >> 8) & 255, c >> 16]); b[14] = int(sys.argv[3])
+open(sys.argv[1], 'wb').write(b)" "$d/config" "$3" "$4"
+}
+mkdev 0000:3a:00.0 6 60400 1
+mkdev 0000:3a:00.0/0000:3b:00.0 7 30000 128
+mkdev 0000:3a:00.0/0000:3b:00.1 7 40300 128
+"$IOMMUCTL" domain hostdev --group --sysfs-root "$R" "$cases/LV003-pass.xml" 3b:00.0 > "$tmp/grp.xml" 2>"$tmp/grp.err"; rc=$?
+check "hostdev --group exits 0 (result lints clean)" [ $rc = 0 ]
+check "hostdev --group added both functions of the group" [ "$(grep -c "bus='0x3b'" "$tmp/grp.xml")" = 2 ]
+check "hostdev --group did not add the bridge" sh -c "! grep -q \"bus='0x3a'\" '$tmp/grp.xml'"
+check "hostdev --group output validates" validates "$tmp/grp.xml"
+"$IOMMUCTL" domain lint --sysfs-root "$R" "$cases/IC002-fail.xml" > "$tmp/ic2.txt"; rc=$?
+check "lint takes the host width from --sysfs-root (IC002)" grep -q "IC002.*39-bit" "$tmp/ic2.txt"
+"$IOMMUCTL" domain viommu --model intel --sysfs-root "$R" "$corpus/x86-q35-gpu.xml" > "$tmp/aw.xml" 2>/dev/null
+check "viommu picks aw_bits from the host width" grep -q "aw_bits='39'" "$tmp/aw.xml"
+"$IOMMUCTL" domain memlock --sysfs-root "$R" "$corpus/x86-q35-gpu.xml" > "$tmp/ml.txt"; rc=$?
+check "memlock above host RAM exits 1" [ $rc = 1 ]
+check "memlock warns above host RAM" grep -q "warning: the limit exceeds the host's RAM" "$tmp/ml.txt"
+
 echo "1..$n"
 [ $fails = 0 ]
