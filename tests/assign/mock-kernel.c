@@ -65,6 +65,17 @@ init_real(void)
   real_write = dlsym(RTLD_NEXT, "write");
 }
 
+/* The simulated kernel belongs to the iommuctl process it was preloaded
+ * into, not to what that process starts (QEMU under `iommuctl run`): drop it
+ * from the environment at load.  Besides being the right scope, a child
+ * without the sanitizer runtime (/bin/sh) cannot even load the ASan-built
+ * mock. */
+__attribute__((constructor)) static void
+mock_scope_to_this_process(void)
+{
+  unsetenv("LD_PRELOAD");
+}
+
 static const char *
 mock_root(void)
 {
