@@ -194,7 +194,7 @@ classify(IcContext *ctx, IcAsHostView *view, const char *dev, guint group, const
     m->reason = g_strdup_printf("endpoint on host driver %s", m->driver);
   }
   if (facts.acs_warning != NULL) {
-    g_autofree char *w = g_strdup_printf("%s: %s", dev, facts.acs_warning);
+    g_autofree char *w = g_strdup(facts.acs_warning);
     gboolean seen = FALSE;
     for (guint i = 0; i < warnings->len && !seen; i++)
       seen = strcmp(warnings->pdata[i], w) == 0;
@@ -216,7 +216,7 @@ static IcAssignGroup *
 plan_group(IcContext *ctx, IcAsHostView *view, guint number, const char *driver_request,
            GPtrArray *warnings, GError **error)
 {
-  g_autoptr(GPtrArray) names = ic_as_group_members(ctx, number, error);
+  g_autoptr(GPtrArray) names = ic_as_host_group_members(view, number, error);
   if (names == NULL)
     return NULL;
   IcAssignGroup *g = g_new0(IcAssignGroup, 1);
@@ -264,7 +264,9 @@ ic_assign_plan_new(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const 
     g_ptr_array_add(requested, g_steal_pointer(&dev));
   }
 
-  g_autoptr(IcAsHostView) view = ic_as_host_view_new(ctx);
+  g_autoptr(IcAsHostView) view = ic_as_host_view_new(ctx, error);
+  if (view == NULL)
+    return NULL;
   g_autoptr(IcAssignPlan) plan = g_new0(IcAssignPlan, 1);
   plan->groups = g_ptr_array_new_with_free_func((GDestroyNotify) group_free);
   plan->warnings = g_ptr_array_new_with_free_func(g_free);

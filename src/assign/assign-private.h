@@ -18,8 +18,6 @@ char *ic_as_read_override(const IcContext *ctx, const char *dev);
 /* IOMMU group number from the iommu_group link; FALSE (with error) when the
  * device has none, which means no IOMMU for it. */
 gboolean ic_as_read_group(const IcContext *ctx, const char *dev, guint *group, GError **error);
-/* Member names of group N, sorted. */
-GPtrArray *ic_as_group_members(const IcContext *ctx, guint group, GError **error);
 /* PCI class (24-bit) of the device, or -1. */
 gint64 ic_as_read_class(const IcContext *ctx, const char *dev);
 gboolean ic_as_device_exists(const IcContext *ctx, const char *dev);

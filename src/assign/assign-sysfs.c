@@ -61,32 +61,6 @@ ic_as_read_group(const IcContext *ctx, const char *dev, guint *group, GError **e
   return TRUE;
 }
 
-static int
-compare_strings(gconstpointer a, gconstpointer b)
-{
-  return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-GPtrArray *
-ic_as_group_members(const IcContext *ctx, guint group, GError **error)
-{
-  g_autofree char *abs = g_strdup_printf("/sys/kernel/iommu_groups/%u/devices", group);
-  g_autofree char *path = ic_context_sys_path(ctx, abs);
-  g_autoptr(GError) local = NULL;
-  g_autoptr(GDir) dir = g_dir_open(path, 0, &local);
-  if (dir == NULL) {
-    g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND, "cannot list IOMMU group %u: %s", group,
-                local->message);
-    return NULL;
-  }
-  GPtrArray *members = g_ptr_array_new_with_free_func(g_free);
-  const char *name;
-  while ((name = g_dir_read_name(dir)) != NULL)
-    g_ptr_array_add(members, g_strdup(name));
-  g_ptr_array_sort(members, compare_strings);
-  return members;
-}
-
 gint64
 ic_as_read_class(const IcContext *ctx, const char *dev)
 {

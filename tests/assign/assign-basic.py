@@ -39,7 +39,36 @@ for bdf in GROUP2:
 c.ok(acts["0000:02:02.0"]["requested"] and not acts["0000:02:01.0"]["requested"], "plan marks the requested member")
 c.ok(acts["0000:02:01.0"]["reset_method"] == "flr", "plan: reset method from the inventory")
 c.ok(acts["0000:02:01.0"]["reason"] == "endpoint on host driver e1000", "plan: detach reason names the driver")
-unchanged(root, sk.state_of(root), "plan")
+c.ok(sk.state_of(root) == sk.state_of(sk.make_fixture(os.path.join(tmp, "plan-ref"))), "plan changed nothing")
+
+c.ok(any(w.startswith("group 2: endpoints of different slots share the group") for w in doc["warnings"])
+     and len(doc["warnings"]) == 1, "plan: one isolation warning for group 2 (from the host inventory)", str(doc["warnings"]))
+
+# host uses: an up NIC with the default route, the root filesystem's controller
+p, doc = sk.run_json(root, "plan", "00:02.0")
+m = doc["groups"][0]["members"][0]
+c.ok(p.returncode == 1 and not doc["executable"], "plan of the up NIC is blocked (exit 1)", p.stdout + p.stderr)
+c.ok(m["action"] == "blocked" and "eth0" in m["reason"] and "default route" in m["reason"] and not m["holds_root"],
+     "plan: blocked reason names eth0 and the default route", str(m))
+c.ok(not doc["groups"][0]["vfio_node_will_appear"], "plan: no /dev/vfio/N for a blocked group")
+p, doc = sk.run_json(root, "plan", "00:1f.2", "02:02.0")
+acts = {m["address"]: m for g in doc["groups"] for m in g["members"]}
+c.ok(p.returncode == 1 and acts["0000:00:1f.2"]["action"] == "blocked" and acts["0000:00:1f.2"]["holds_root"]
+     and "/ (ext4) is mounted from sda2" in acts["0000:00:1f.2"]["reason"],
+     "plan: the root disk's controller is blocked, holds_root", str(acts.get("0000:00:1f.2")))
+c.ok([g["group"] for g in doc["groups"]] == [2, 4], "plan of two devices covers both groups, sorted")
+p = sk.run(root, "plan", "00:1f.2")
+c.ok("BLOCKED" in p.stdout and "the host uses it" in p.stdout, "plan text says BLOCKED and why", p.stdout)
+before = sk.state_of(root)
+p = sk.run(root, "detach", "00:02.0")
+c.ok(p.returncode == 1 and "blocked" in p.stderr and "eth0" in p.stderr, "detach of the up NIC is refused (exit 1)", p.stderr)
+p = sk.run(root, "detach", "00:1f.2", "--force")
+c.ok(p.returncode == 1 and "even with --force" in p.stderr, "detach --force of the root disk is refused", p.stderr)
+c.ok(sk.state_of(root) == before, "refused detaches changed nothing")
+p = sk.run(root, "detach", "00:02.0", "--force")
+c.ok(p.returncode == 0 and sk.driver(root, "0000:00:02.0") == "vfio-pci", "detach --force takes the NIC", p.stderr)
+sk.run(root, "reattach", "00:02.0", check=0)
+c.ok(sk.state_of(root) == before, "and reattach gives it back to e1000e")
 
 # variant driver from modules.alias: fewest wildcards wins
 root = sk.make_fixture(os.path.join(tmp, "variant"), aliases=(

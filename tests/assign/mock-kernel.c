@@ -254,6 +254,31 @@ update_vfio_node(const char *bdf)
   }
 }
 
+/* The kernel generates uevent on read, with DRIVER= while bound. */
+static void
+update_uevent(const char *bdf, const char *drv)
+{
+  char p[PATH_MAX], text[4096], out[4096 + 300];
+  root_path(p, "/sys/bus/pci/devices/%s/uevent%s", bdf, "");
+  FILE *f = fopen(p, "re");
+  if (f == NULL)
+    return;
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  out[0] = '\0';
+  if (drv)
+    snprintf(out, sizeof out, "DRIVER=%s\n", drv);
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    if (strncmp(line, "DRIVER=", 7) == 0)
+      continue;
+    strncat(out, line, sizeof out - strlen(out) - 2);
+    strcat(out, "\n");
+  }
+  write_small(p, out);
+}
+
 static void
 do_bind(const char *bdf, const char *drv)
 {
@@ -275,6 +300,7 @@ do_bind(const char *bdf, const char *drv)
   unlink(link);
   if (symlink(rel, link) != 0)
     die("cannot link %s", link);
+  update_uevent(bdf, drv);
   if (is_vfio(drv))
     update_vfio_node(bdf);
 }
@@ -290,6 +316,7 @@ do_unbind(const char *bdf)
   unlink(p);
   root_path(p, "/sys/bus/pci/drivers/%s/%s", drv, bdf);
   unlink(p);
+  update_uevent(bdf, NULL);
   if (is_vfio(drv))
     update_vfio_node(bdf);
 }

@@ -73,6 +73,10 @@ def make_fixture(root, iommu=True, vfio=True, devices=DEVICES, aliases=None):
               "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n"
               % (int(ven, 16), int(dev, 16), int(ven, 16), 1, cls_i >> 16, (cls_i >> 8) & 0xff, cls_i & 0xff))
         write(os.path.join(d, "driver_override"), "(null)\n")
+        write(os.path.join(d, "uevent"), "%sPCI_CLASS=%X\nPCI_ID=%s:%s\nPCI_SUBSYS_ID=%s:0001\n"
+              "PCI_SLOT_NAME=%s\nMODALIAS=%s\n"
+              % ("DRIVER=%s\n" % drv if drv else "", cls_i, ven[2:].upper(), dev[2:].upper(),
+                 ven[2:].upper(), bdf, open(os.path.join(d, "modalias")).read().strip()))
         if not cls.startswith("0x06"):
             write(os.path.join(d, "reset_method"), "flr bus\n")
         relink(d, os.path.join(sysd, "bus", "pci", "devices", bdf))
@@ -97,7 +101,24 @@ def make_fixture(root, iommu=True, vfio=True, devices=DEVICES, aliases=None):
     os.makedirs(os.path.join(root, "dev", "vfio"), exist_ok=True)
     write(os.path.join(root, "dev", "vfio", "vfio"), "")
     write(os.path.join(root, "proc", "sys", "kernel", "osrelease"), "6.1.0-sim\n")
-    write(os.path.join(root, "proc", "mounts"), "/dev/sda2 / ext4 rw 0 0\n")
+    # the root filesystem lives on a disk behind the SATA controller 00:1f.2,
+    # and eth0 (00:02.0) is up with the default route
+    if "0000:00:1f.2" in paths:
+        blk = os.path.join(paths["0000:00:1f.2"], "ata1", "host0", "target0:0:0", "0:0:0:0", "block", "sda")
+        write(os.path.join(blk, "dev"), "8:0\n")
+        write(os.path.join(blk, "sda2", "dev"), "8:2\n")
+        relink(os.path.join(blk, "sda2"), os.path.join(sysd, "dev", "block", "8:2"))
+        relink(os.path.join(blk, "sda2"), os.path.join(sysd, "class", "block", "sda2"))
+    if "0000:00:02.0" in paths:
+        net = os.path.join(paths["0000:00:02.0"], "net", "eth0")
+        write(os.path.join(net, "operstate"), "up\n")
+        relink(net, os.path.join(sysd, "class", "net", "eth0"))
+    write(os.path.join(root, "proc", "self", "mountinfo"),
+          "22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n"
+          "23 22 0:21 / /proc rw,nosuid - proc proc rw\n")
+    write(os.path.join(root, "proc", "net", "route"),
+          "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+          "eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n")
     write(os.path.join(root, "proc", "cmdline"), "root=/dev/sda2 intel_iommu=on\n")
     write(os.path.join(root, "lib", "modules", "6.1.0-sim", "modules.alias"), aliases or
           "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
