@@ -45,7 +45,7 @@ c.ok(any(w.startswith("group 2: endpoints of different slots share the group") f
      and len(doc["warnings"]) == 1, "plan: one isolation warning for group 2 (from the host inventory)", str(doc["warnings"]))
 
 # host uses: an up NIC with the default route, the root filesystem's controller
-p, doc = sk.run_json(root, "plan", "00:02.0")
+p, doc = sk.run_json(root, "plan", "00:05.0")
 m = doc["groups"][0]["members"][0]
 c.ok(p.returncode == 1 and not doc["executable"], "plan of the up NIC is blocked (exit 1)", p.stdout + p.stderr)
 c.ok(m["action"] == "blocked" and "eth0" in m["reason"] and "default route" in m["reason"] and not m["holds_root"],
@@ -60,14 +60,14 @@ c.ok([g["group"] for g in doc["groups"]] == [2, 4], "plan of two devices covers 
 p = sk.run(root, "plan", "00:1f.2")
 c.ok("BLOCKED" in p.stdout and "the host uses it" in p.stdout, "plan text says BLOCKED and why", p.stdout)
 before = sk.state_of(root)
-p = sk.run(root, "detach", "00:02.0")
+p = sk.run(root, "detach", "00:05.0")
 c.ok(p.returncode == 1 and "blocked" in p.stderr and "eth0" in p.stderr, "detach of the up NIC is refused (exit 1)", p.stderr)
 p = sk.run(root, "detach", "00:1f.2", "--force")
 c.ok(p.returncode == 1 and "even with --force" in p.stderr, "detach --force of the root disk is refused", p.stderr)
 c.ok(sk.state_of(root) == before, "refused detaches changed nothing")
-p = sk.run(root, "detach", "00:02.0", "--force")
-c.ok(p.returncode == 0 and sk.driver(root, "0000:00:02.0") == "vfio-pci", "detach --force takes the NIC", p.stderr)
-sk.run(root, "reattach", "00:02.0", check=0)
+p = sk.run(root, "detach", "00:05.0", "--force")
+c.ok(p.returncode == 0 and sk.driver(root, "0000:00:05.0") == "vfio-pci", "detach --force takes the NIC", p.stderr)
+sk.run(root, "reattach", "00:05.0", check=0)
 c.ok(sk.state_of(root) == before, "and reattach gives it back to e1000e")
 
 # variant driver from modules.alias: fewest wildcards wins

@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simkernel as sk  # noqa: E402
 
 sk.require_env()
+os.environ["IOMMUCTL_JOURNAL_SYNC"] = "off"  # process-level test: see assign-faults.py
 c = sk.Checks()
 tmp = tempfile.mkdtemp(prefix="ic-assign-conc-")
 root = sk.make_fixture(os.path.join(tmp, "fx"))

@@ -13,6 +13,7 @@ rollback's), run the operation, then `recover`, then assert the invariant:
     driver_override."""
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 
@@ -20,6 +21,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import simkernel as sk  # noqa: E402
 
 sk.require_env()
+# A killed process loses nothing SQLite has committed, whatever the sync
+# level: fsyncs only matter on power loss, which a process test cannot
+# show.  Skipping them keeps 200 runs fast on a loaded machine.
+os.environ["IOMMUCTL_JOURNAL_SYNC"] = "off"
 c = sk.Checks()
 tmp = tempfile.mkdtemp(prefix="ic-assign-faults-")
 template = sk.make_fixture(os.path.join(tmp, "template"))
@@ -43,9 +48,12 @@ def check_invariant(root, label):
     ok = True
     split = sk.split_groups(root)
     ok &= c.ok(split == [], label + ": no split group after recover", "split: %s; %s" % (split, sk.state_of(root)))
-    p, doc = sk.run_json(root, "status")
-    ok &= c.ok(p.returncode == 0 and doc["unfinished"] == [], label + ": nothing unfinished after recover", p.stdout + p.stderr)
-    held = {d["address"] for d in doc["detached"]}
+    # the journal itself (what `status` shows), read directly to save a process per case
+    db = sqlite3.connect(os.path.join(root, "state", "state.db"))
+    unfinished = db.execute("SELECT id, kind, state FROM ops WHERE state IN ('running','rollback-failed')").fetchall()
+    held = {r[0] for r in db.execute("SELECT dev FROM detached")}
+    db.close()
+    ok &= c.ok(unfinished == [], label + ": nothing unfinished after recover", str(unfinished))
     on_vfio = {b for b, (drv, _) in sk.state_of(root).items() if drv and "vfio" in drv}
     ok &= c.ok(held == on_vfio, label + ": the registry lists exactly the devices on vfio",
                "registry %s, on vfio %s" % (sorted(held), sorted(on_vfio)))
@@ -92,7 +100,7 @@ for name, args, setup in SCENARIOS:
                 os.unlink(log)
             p = sk.run(root, *args, *FAST, fault="%s@%d" % (kind, n), log=log)
             if not fired(log, kind):
-                continue  # the operation had fewer writes than n (no rollback ran)
+                break  # the operation had fewer writes than n: so will it for n+1
             cases += 1
             if kind == "kill":
                 c.ok(p.returncode == -9, label + ": killed", str(p.returncode))

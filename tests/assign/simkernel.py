@@ -37,6 +37,7 @@ DEVICES = [
     ("0000:00:1f.2", None, "0x8086", "0x2922", "0x010601", 4, "ahci"),
     ("0000:00:03.0", None, "0x1af4", "0x1041", "0x020000", 5, "virtio-pci"),
     ("0000:00:04.0", None, "0x8086", "0x100e", "0x020000", 6, "e1000"),
+    ("0000:00:05.0", None, "0x8086", "0x10d3", "0x020000", 7, "e1000e"),
 ]
 
 GROUP_OF = {d[0]: d[5] for d in DEVICES}
@@ -102,15 +103,15 @@ def make_fixture(root, iommu=True, vfio=True, devices=DEVICES, aliases=None):
     write(os.path.join(root, "dev", "vfio", "vfio"), "")
     write(os.path.join(root, "proc", "sys", "kernel", "osrelease"), "6.1.0-sim\n")
     # the root filesystem lives on a disk behind the SATA controller 00:1f.2,
-    # and eth0 (00:02.0) is up with the default route
+    # and eth0 (00:05.0) is up with the default route
     if "0000:00:1f.2" in paths:
         blk = os.path.join(paths["0000:00:1f.2"], "ata1", "host0", "target0:0:0", "0:0:0:0", "block", "sda")
         write(os.path.join(blk, "dev"), "8:0\n")
         write(os.path.join(blk, "sda2", "dev"), "8:2\n")
         relink(os.path.join(blk, "sda2"), os.path.join(sysd, "dev", "block", "8:2"))
         relink(os.path.join(blk, "sda2"), os.path.join(sysd, "class", "block", "sda2"))
-    if "0000:00:02.0" in paths:
-        net = os.path.join(paths["0000:00:02.0"], "net", "eth0")
+    if "0000:00:05.0" in paths:
+        net = os.path.join(paths["0000:00:05.0"], "net", "eth0")
         write(os.path.join(net, "operstate"), "up\n")
         relink(net, os.path.join(sysd, "class", "net", "eth0"))
     write(os.path.join(root, "proc", "self", "mountinfo"),
