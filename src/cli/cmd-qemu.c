@@ -77,6 +77,45 @@ add_checks_json(JsonBuilder *b, GPtrArray *checks)
   json_builder_end_array(b);
 }
 
+/* Several files in one process: each argv after a "# FILE" line; caps are
+ * probed once per emulator.  Exit status: the worst of the files. */
+static int
+qemu_args_batch(IcCli *cli, int argc, char **argv, const char *qemu, const char *version, const char *caps_file,
+                gboolean shell, gboolean paused, const char *qmp)
+{
+  g_autoptr(GHashTable) caps_by_binary = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                               (GDestroyNotify) ic_qemu_caps_free);
+  int worst = IC_EXIT_OK;
+  for (int i = 1; i < argc; i++) {
+    GError *error = NULL;
+    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[i], &error);
+    if (doc == NULL) {
+      worst = MAX(worst, ic_cli_fail(cli, error));
+      continue;
+    }
+    g_autofree char *binary = ic_qemu_binary_for(doc, qemu);
+    IcQemuCaps *caps = g_hash_table_lookup(caps_by_binary, binary);
+    if (caps == NULL) {
+      caps = ic_qemu_caps_select(cli->ctx, binary, version, caps_file, &error);
+      if (caps == NULL) {
+        worst = MAX(worst, ic_cli_fail(cli, error));
+        continue;
+      }
+      g_hash_table_insert(caps_by_binary, g_strdup(binary), caps);
+    }
+    IcQemuBuildOptions bo = {.caps = caps, .binary = binary, .paused = paused, .qmp_socket = qmp};
+    g_autoptr(IcQemuBuild) build = ic_qemu_build(cli->ctx, doc, &bo, &error);
+    if (build == NULL) {
+      worst = MAX(worst, ic_cli_fail(cli, error));
+      continue;
+    }
+    print_notes_text(doc, build->notes);
+    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : ic_qemu_argv_to_lines(build->argv);
+    printf("# %s\n%s", argv[i], text);
+  }
+  return worst;
+}
+
 int
 ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
 {
@@ -95,11 +134,16 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
     {NULL},
   };
   int status;
-  if (!ic_cli_parse(cli, &argc, &argv, "FILE",
+  if (!ic_cli_parse(cli, &argc, &argv, "FILE...",
                     "the QEMU command line a domain XML means (refuses what it cannot express exactly)", entries, &status))
     return status;
-  if (argc != 2)
-    return ic_cli_usage_error(cli, "expected one domain XML file");
+  if (argc < 2)
+    return ic_cli_usage_error(cli, "expected a domain XML file");
+  if (argc > 2) {
+    if (cli->json || verify)
+      return ic_cli_usage_error(cli, "--json and --verify take one file");
+    return qemu_args_batch(cli, argc, argv, qemu, version, caps_file, shell, paused, qmp);
+  }
   GError *error = NULL;
   g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
   if (doc == NULL)
