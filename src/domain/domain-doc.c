@@ -217,6 +217,11 @@ guess_style(IcDomainDoc *doc)
     doubles += q == '"';
   }
   doc->quote = doubles > singles ? '"' : '\''; /* libvirt writes single quotes */
+  guint crlf = 0, lf = 0;
+  for (gsize i = 0; i < doc->len; i++)
+    if (doc->text[i] == '\n')
+      (i > 0 && doc->text[i - 1] == '\r') ? crlf++ : lf++;
+  doc->eol = crlf > lf ? "\r\n" : "\n";
   g_strlcpy(doc->indent_unit, "  ", sizeof doc->indent_unit);
   /* unit = indent of the root's first child minus the root's own indent */
   if (doc->spans->len < 2)
@@ -540,7 +545,7 @@ indent_fragment(const IcDomainDoc *doc, const char *fragment, const char *base, 
       l += 2, depth++;
     if (i > 0) {
       if (newline_between)
-        g_string_append_c(out, '\n');
+        g_string_append(out, doc->eol);
       g_string_append(out, base);
     }
     for (guint d = 0; d < depth && newline_between; d++)
@@ -577,7 +582,7 @@ ic_edit_append_child(IcEditBatch *b, xmlNodePtr parent, const char *fragment)
       return;
     }
     g_autofree char *frag = indent_fragment(doc, fragment, cindent, TRUE);
-    add_splice(b, ls->end, 0, g_strconcat("\n", cindent, frag, NULL));
+    add_splice(b, ls->end, 0, g_strconcat(doc->eol, cindent, frag, NULL));
     return;
   }
   if (pindent == NULL) { /* inline parent */
@@ -600,16 +605,16 @@ ic_edit_append_child(IcEditBatch *b, xmlNodePtr parent, const char *fragment)
       sp++;
     *sp = '\0';
     add_splice(b, ps->attrs_end, ps->stag_end - ps->attrs_end,
-               g_strdup_printf(">\n%s%s\n%s</%s>", cindent, frag, pindent, qname));
+               g_strdup_printf(">%s%s%s%s%s</%s>", doc->eol, cindent, frag, doc->eol, pindent, qname));
     return;
   }
   gboolean blank = TRUE;
   for (gsize k = ps->stag_end; k < ps->etag_start; k++)
     blank = blank && is_space(doc->text[k]);
   if (blank && ps->etag_start == ps->stag_end)
-    add_splice(b, ps->stag_end, 0, g_strdup_printf("\n%s%s\n%s", cindent, frag, pindent));
+    add_splice(b, ps->stag_end, 0, g_strdup_printf("%s%s%s%s%s", doc->eol, cindent, frag, doc->eol, pindent));
   else
-    add_splice(b, ps->stag_end, 0, g_strdup_printf("\n%s%s", cindent, frag));
+    add_splice(b, ps->stag_end, 0, g_strdup_printf("%s%s%s", doc->eol, cindent, frag));
 }
 
 void

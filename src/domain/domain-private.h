@@ -28,6 +28,7 @@ struct IcDomainDoc {
   IcDomainDef *def;
   char indent_unit[16];
   char quote;       /* dominant attribute quote of the document */
+  const char *eol;  /* "\n" or "\r\n", as the document's lines end */
 };
 
 /* domain-doc.c */

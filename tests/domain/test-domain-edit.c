@@ -77,6 +77,17 @@ test_protect_splices(void)
 }
 
 static void
+test_protect_crlf(void)
+{
+  /* a file with Windows line ends keeps them in what we add */
+  const char *in = "<devices>\r\n  <memballoon model='virtio'/>\r\n</devices>\r\n";
+  g_autoptr(IcDomainDoc) doc = parse(in);
+  g_assert_true(ic_domain_protect(doc, FALSE, NULL, NULL));
+  g_assert_cmpstr(text(doc), ==, "<devices>\r\n  <memballoon model='virtio'>\r\n    <driver iommu='on'/>\r\n"
+                                 "  </memballoon>\r\n</devices>\r\n");
+}
+
+static void
 test_protect_off_and_force(void)
 {
   const char *in = "<interface type='network'>\n  <source network='default'/>\n  <model type='virtio'/>\n"
@@ -266,6 +277,7 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/domain/edit/protect-splices", test_protect_splices);
   g_test_add_func("/domain/edit/protect-off-and-force", test_protect_off_and_force);
+  g_test_add_func("/domain/edit/protect-crlf", test_protect_crlf);
   g_test_add_func("/domain/edit/protect-ccw-report", test_protect_ccw_report);
   g_test_add_func("/domain/edit/viommu-intel-complete", test_viommu_intel_complete);
   g_test_add_func("/domain/edit/viommu-auto", test_viommu_auto);
