@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer: domain XML parse + lint + protect + viommu, and the invariants
  * that must hold on any input: an untouched document round-trips byte for
- * byte, and protect is idempotent.  The domain sources are compiled into this
- * target (fuzz/targets/meson.build) because the shared fuzz build does not
- * instrument libiommuctl, and uninstrumented code gives libFuzzer no
- * coverage to steer by. */
+ * byte, and protect is idempotent. */
 #include <iommuctl/domain.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
