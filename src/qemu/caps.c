@@ -259,7 +259,7 @@ ic_qemu_caps_to_json(const IcQemuCaps *caps)
 {
   g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-caps", 1);
   ic_json_add_string_or_null(b, "binary", caps->binary);
-  ic_json_add_string_or_null(b, "version", caps->version);
+  ic_json_add_string_or_null(b, "qemu_version", caps->version);
   ic_json_add_string_or_null(b, "arch", caps->arch);
   json_builder_set_member_name(b, "machine-aliases");
   json_builder_begin_object(b);
@@ -314,9 +314,9 @@ caps_from_json(JsonNode *root, const char *origin, GError **error)
     return NULL;
   }
   JsonObject *o = json_node_get_object(root);
-  const char *version = json_object_get_string_member_with_default(o, "version", NULL);
+  const char *version = json_object_get_string_member_with_default(o, "qemu_version", NULL);
   if (version == NULL || version_code_of(version) == 0) {
-    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: missing or bad \"version\"", origin);
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: missing or bad \"qemu_version\"", origin);
     return NULL;
   }
   IcQemuCaps *c = caps_new();

@@ -17,7 +17,7 @@ c = sk.Checks()
 tmp = tempfile.mkdtemp(prefix="ic-qemu-run-")
 BDF = "0000:00:02.0"   # group 3, e1000e
 
-CAPS = {"schema": "iommuctl.qemu-caps", "version": "7.2.0", "arch": "x86_64",
+CAPS = {"schema": "iommuctl.qemu-caps", "version": 1, "qemu_version": "7.2.0", "arch": "x86_64",
         "machine-aliases": {"q35": "pc-q35-7.2", "pc-q35-7.2": "pc-q35-7.2"},
         "machine-props": {"pc-q35-7.2": ["default-bus-bypass-iommu"]},
         "devices": {"intel-iommu": ["intremap", "caching-mode", "eim", "device-iotlb", "aw-bits"],
