@@ -250,6 +250,46 @@ def test_errors():
     check("errors: libvirt nodedev name accepted", "0000:02:00.0" in p.stdout)
 
 
+def test_guest_capture():
+    # a real tree: captured with `iommuctl snapshot` in a guest-run guest
+    # (intel-iommu, pxb-pcie + root ports, pcie-pci-bridge); committed
+    r = os.path.join(SRC, "tests", "fixtures", "host-guest-intel-pxb")
+    doc = js(r, "report")
+    g = groups_by_number(doc)
+    check("capture: 19 groups from a real kernel", len(g) == 19, sorted(g))
+    check("capture: real intel cap/ecap: MGAW 39, IR on", doc["host"]["iommu"]["address_width"] == 39
+          and doc["host"]["iommu"]["interrupt_remapping"] is True)
+    check("capture: kernel release from the snapshot", doc["host"]["kernel_release"].startswith("6.1."))
+    members = lambda n: [m["address"] for m in g[n]["members"]]
+    check("capture: ICH9 functions share a group", members(10) == ["0000:00:1f.0", "0000:00:1f.2", "0000:00:1f.3"])
+    check("capture: pcie-pci-bridge group not isolated", g[14]["verdict"] == "not-isolated")
+    check("capture: RCiEP e1000e and virtio on 00:06 split", members(5) == ["0000:00:06.0"]
+          and members(6) == ["0000:00:06.1"])
+    dev = js(r, "show", "0000:21:00.0")["device"]
+    check("capture: pxb root port chain", dev["parent_chain"] == ["0000:20:00.0"] and dev["root_bus"] == "pci0000:20",
+          dev["parent_chain"])
+    check("capture: real config space parsed", dev["pcie_type"] == "endpoint" and dev["header_type"] == "endpoint")
+    rp = js(r, "show", "0000:20:00.0")["device"]
+    check("capture: QEMU root port ACS enabled", rp["pcie_type"] == "root-port" and rp["acs"] is not None
+          and int(rp["acs"]["ctrl"], 16) & 0x1d == 0x1d, rp["acs"])
+    x = ET.fromstring(run(r, "show", "0000:21:00.0", "--xml", expect=0).stdout)
+    check("capture: nodedev parent and link", x.findtext("parent") == "pci_0000_20_00_0"
+          and x.find("capability/pci-express/link[@validity='cap']") is not None)
+
+
+def test_real_host_snapshot():
+    # whatever this machine is: a snapshot of it reproduces its report
+    snap = os.path.join(OUT, "this-host.snapshot")
+    shutil.rmtree(snap, ignore_errors=True)
+    p = subprocess.run([IOMMUCTL, "snapshot", snap], capture_output=True, text=True)
+    check("this host: snapshot succeeds", p.returncode == 0, p.stderr)
+    live = subprocess.run([IOMMUCTL, "report", "--json"], capture_output=True, text=True)
+    again = subprocess.run([IOMMUCTL, "report", "--json", "--sysfs-root", snap], capture_output=True, text=True)
+    check("this host: snapshot reproduces the report",
+          live.stdout and json.loads(live.stdout) == json.loads(again.stdout.replace(snap, ""))
+          if again.returncode == 0 and live.returncode == 0 else False, live.stderr + again.stderr)
+
+
 def test_large():
     # 1024 functions keep the test quick on a loaded machine; bench/inventory
     # runs the 4096-function tree of the issue
@@ -263,7 +303,8 @@ def test_large():
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    tests = [test_laptop, test_workstation, test_server, test_sriov, test_noiommu, test_broken, test_errors]
+    tests = [test_laptop, test_workstation, test_server, test_sriov, test_noiommu, test_broken, test_errors,
+             test_guest_capture, test_real_host_snapshot]
     if "--large" in sys.argv:
         tests = [test_large]
     for t in tests:
