@@ -29,6 +29,10 @@ gboolean ic_viommu_model_parse_flavor(const char *value, IcViommuModel *out, GEr
  * "Invalid image metadata. Error: Field value <v> is invalid". */
 gboolean ic_viommu_model_parse_image(const char *value, IcViommuModel *out, GError **error);
 
+/* Nova's Architecture.canonicalize: lower-case, i386/i486/i586/x86_32 ->
+ * i686, amd64 -> x86_64; NULL when the name is not one Nova knows. */
+char *ic_policy_canonical_arch(const char *name);
+
 /* ---- versions ------------------------------------------------------------ */
 
 /* libvirt's encoding: major * 1000000 + minor * 1000 + micro; 0 = unknown. */
@@ -187,6 +191,8 @@ typedef struct IcPolicyRequest IcPolicyRequest;
  * holding one document or an array of them, or NDJSON (one per line).
  * A fleet entry needs "host":{"name":...} (or "name") and "traits":[...]. */
 IcPolicyFleet *ic_policy_fleet_load(const char *path, GError **error);
+/* The same from memory (one document, an array or NDJSON); name is for messages. */
+IcPolicyFleet *ic_policy_fleet_load_data(const char *data, gsize len, const char *name, GError **error);
 void ic_policy_fleet_free(IcPolicyFleet *fleet);
 guint ic_policy_fleet_size(const IcPolicyFleet *fleet);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcPolicyFleet, ic_policy_fleet_free)
@@ -211,6 +217,9 @@ const GPtrArray *ic_policy_request_forbidden(const IcPolicyRequest *request);
  * list Nova adds (possibly empty) and sets *nova_ok FALSE when Nova's filter
  * gave up; *invalid_trait names the trait it choked on. */
 GPtrArray *ic_policy_nova_prefilter(GHashTable *image, gboolean *nova_ok, char **invalid_trait);
+/* The same for the image-property terms of a request. */
+GPtrArray *ic_policy_request_nova_prefilter(const IcPolicyRequest *request, gboolean *nova_ok,
+                                            char **invalid_trait);
 
 /* Filter the fleet.  Fits are reported by index in fit (guint array);
  * for rejected hosts, the first missing required trait (or the first

@@ -37,25 +37,43 @@ host_opts_clear(HostOpts *o)
    "Override the QEMU version (e.g. 7.2.0)", "X.Y.Z"},                                           \
   {"host-name", 0, 0, G_OPTION_ARG_STRING, &(o).name, "Name to report for this host", "NAME"}
 
+static gboolean
+override_version(const char *what, const char *text, guint64 *out, GError **error)
+{
+  if (text == NULL || ic_policy_parse_version(text, out))
+    return TRUE;
+  g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "%s version '%s' is not MAJOR.MINOR.MICRO", what, text);
+  return FALSE;
+}
+
 static IcPolicyHost *
 get_host(IcCli *cli, const HostOpts *o, GError **error)
 {
-  if (o->host_json != NULL) {
-    IcPolicyHost *h = ic_policy_host_load_json(o->host_json, error);
-    if (h == NULL)
-      return NULL;
-    /* explicit overrides still win over the file */
-    if (o->libvirt_version && !ic_policy_parse_version(o->libvirt_version, &h->libvirt_version)) {
-      g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "bad --libvirt-version '%s'", o->libvirt_version);
-      ic_policy_host_free(h);
+  if (o->host_json == NULL) {
+    IcPolicyProbeOverrides ovr = {
+      .arch = o->arch, .libvirt_version = o->libvirt_version, .qemu_version = o->qemu_version, .name = o->name,
+    };
+    return ic_policy_host_probe(cli->ctx, &ovr, error);
+  }
+  g_autoptr(IcPolicyHost) h = ic_policy_host_load_json(o->host_json, error);
+  if (h == NULL)
+    return NULL;
+  /* explicit overrides still win over the file */
+  if (!override_version("libvirt", o->libvirt_version, &h->libvirt_version, error) ||
+      !override_version("QEMU", o->qemu_version, &h->qemu_version, error))
+    return NULL;
+  if (o->arch != NULL) {
+    g_free(h->arch);
+    if ((h->arch = ic_policy_canonical_arch(o->arch)) == NULL) {
+      g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "'%s' is not an architecture Nova knows", o->arch);
       return NULL;
     }
-    return h;
   }
-  IcPolicyProbeOverrides ovr = {
-    .arch = o->arch, .libvirt_version = o->libvirt_version, .qemu_version = o->qemu_version, .name = o->name,
-  };
-  return ic_policy_host_probe(cli->ctx, &ovr, error);
+  if (o->name != NULL) {
+    g_free(h->name);
+    h->name = g_strdup(o->name);
+  }
+  return g_steal_pointer(&h);
 }
 
 /* ---- policy resolve ------------------------------------------------------------- */
@@ -157,6 +175,10 @@ ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
   if (argc > 1) {
     host_opts_clear(&ho);
     return ic_cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+  }
+  if (domain != NULL && cli->json) {
+    host_opts_clear(&ho);
+    return ic_cli_usage_error(cli, "--domain prints the domain XML; it does not combine with --json");
   }
   if (in_place && domain == NULL) {
     host_opts_clear(&ho);
@@ -312,6 +334,16 @@ report_json(JsonBuilder *b, const IcPolicyFleet *fleet, const IcPolicyRequest *r
   json_builder_end_array(b);
   json_strings(b, "required", ic_policy_request_required(r));
   json_strings(b, "forbidden", ic_policy_request_forbidden(r));
+  gboolean nova_ok;
+  g_autofree char *invalid = NULL;
+  g_autoptr(GPtrArray) nova = ic_policy_request_nova_prefilter(r, &nova_ok, &invalid);
+  json_builder_set_member_name(b, "nova_prefilter");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "applied");
+  json_builder_add_boolean_value(b, nova_ok);
+  ic_json_add_string_or_null(b, "invalid_trait", invalid);
+  json_strings(b, "required", nova);
+  json_builder_end_object(b);
   json_builder_set_member_name(b, "fit_count");
   json_builder_add_int_value(b, fit->len);
   json_builder_set_member_name(b, "rejected_count");
@@ -347,6 +379,12 @@ report_text(const IcPolicyFleet *fleet, const IcPolicyRequest *r, GArray *fit, G
   g_autofree char *req = join(ic_policy_request_required(r));
   g_autofree char *forb = join(ic_policy_request_forbidden(r));
   printf("request: requires %s; forbids %s\n", req, forb);
+  gboolean nova_ok;
+  g_autofree char *invalid = NULL;
+  g_autoptr(GPtrArray) nova = ic_policy_request_nova_prefilter(r, &nova_ok, &invalid);
+  if (!nova_ok)
+    printf("note: Nova's own prefilter would compute %s, which os-traits does not define, "
+           "and then require none of the image's traits\n", invalid);
   printf("fit: %u of %u hosts\n", fit->len, po->fleet_size);
   if (po->summary)
     return;

@@ -23,6 +23,7 @@ struct IcPolicyRequest {
   GPtrArray *forbidden;
   char *flavor_model;      /* hw:viommu_model */
   char *image_model;       /* hw_viommu_model */
+  GHashTable *image;       /* the image-property terms, for Nova's own view */
   gboolean finished;
 };
 
@@ -159,13 +160,10 @@ load_ndjson(IcPolicyFleet *f, JsonParser *parser, char *data, const char *path, 
   return TRUE;
 }
 
+/* data is NUL-terminated and may be modified (NDJSON is split in place). */
 static gboolean
-load_file(IcPolicyFleet *f, const char *path, GError **error)
+load_data(IcPolicyFleet *f, char *data, gsize len, const char *path, GError **error)
 {
-  g_autofree char *data = NULL;
-  gsize len = 0;
-  if (!ic_read_file(path, (gsize) 4 << 30, &data, &len, error))
-    return FALSE;
   g_autoptr(JsonParser) parser = json_parser_new_immutable();
   g_autofree char *base = g_path_get_basename(path);
   if (g_str_has_suffix(base, ".json"))
@@ -186,6 +184,16 @@ load_file(IcPolicyFleet *f, const char *path, GError **error)
     return FALSE;
   }
   return add_document(f, json_parser_get_root(parser), path, base, error);
+}
+
+static gboolean
+load_file(IcPolicyFleet *f, const char *path, GError **error)
+{
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  if (!ic_read_file(path, (gsize) 4 << 30, &data, &len, error))
+    return FALSE;
+  return load_data(f, data, len, path, error);
 }
 
 static int
@@ -230,6 +238,28 @@ build_bitsets(IcPolicyFleet *f)
       f->bits[(gsize) h * f->words + ids[i] / 64] |= G_GUINT64_CONSTANT(1) << (ids[i] % 64);
 }
 
+static IcPolicyFleet *
+fleet_finish(IcPolicyFleet *f, const char *path, GError **error)
+{
+  if (f->host_names->len == 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: no host in the fleet", path);
+    ic_policy_fleet_free(f);
+    return NULL;
+  }
+  build_bitsets(f);
+  return f;
+}
+
+IcPolicyFleet *
+ic_policy_fleet_load_data(const char *data, gsize len, const char *name, GError **error)
+{
+  g_autoptr(IcPolicyFleet) f = fleet_new();
+  g_autofree char *copy = g_strndup(data, len);
+  if (!load_data(f, copy, strlen(copy), name, error))
+    return NULL;
+  return fleet_finish(g_steal_pointer(&f), name, error);
+}
+
 IcPolicyFleet *
 ic_policy_fleet_load(const char *path, GError **error)
 {
@@ -237,12 +267,7 @@ ic_policy_fleet_load(const char *path, GError **error)
   gboolean ok = g_file_test(path, G_FILE_TEST_IS_DIR) ? load_dir(f, path, error) : load_file(f, path, error);
   if (!ok)
     return NULL;
-  if (f->host_names->len == 0) {
-    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: no host in the fleet", path);
-    return NULL;
-  }
-  build_bitsets(f);
-  return g_steal_pointer(&f);
+  return fleet_finish(g_steal_pointer(&f), path, error);
 }
 
 /* ---- request ------------------------------------------------------------------ */
@@ -253,6 +278,7 @@ ic_policy_request_new(void)
   IcPolicyRequest *r = g_new0(IcPolicyRequest, 1);
   r->required = g_ptr_array_new_with_free_func(g_free);
   r->forbidden = g_ptr_array_new_with_free_func(g_free);
+  r->image = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   return r;
 }
 
@@ -265,6 +291,7 @@ ic_policy_request_free(IcPolicyRequest *r)
   g_ptr_array_unref(r->forbidden);
   g_free(r->flavor_model);
   g_free(r->image_model);
+  g_hash_table_unref(r->image);
   g_free(r);
 }
 
@@ -375,10 +402,12 @@ ic_policy_request_add(IcPolicyRequest *r, const char *term, GError **error)
       return FALSE;
     g_free(r->image_model);
     r->image_model = g_strdup(value);
+    g_hash_table_replace(r->image, g_strdup(key), g_strdup(value));
     return TRUE;
   }
   for (gsize i = 0; i < G_N_ELEMENTS(prefilter_map); i++)
     if (g_str_equal(key, prefilter_map[i].prop)) {
+      g_hash_table_replace(r->image, g_strdup(key), g_strdup(value));
       g_autofree char *t = trait_from_value(prefilter_map[i].prefix, value);
       return add_trait_term(r, t, TRUE, error);
     }
@@ -427,6 +456,12 @@ ic_policy_nova_prefilter(GHashTable *image, gboolean *nova_ok, char **invalid_tr
     g_ptr_array_add(out, g_steal_pointer(&t));
   }
   return out;
+}
+
+GPtrArray *
+ic_policy_request_nova_prefilter(const IcPolicyRequest *r, gboolean *nova_ok, char **invalid_trait)
+{
+  return ic_policy_nova_prefilter(r->image, nova_ok, invalid_trait);
 }
 
 /* ---- filter ------------------------------------------------------------------- */

@@ -8,9 +8,6 @@
 
 G_BEGIN_DECLS
 
-/* Nova's Architecture.canonicalize: lower-case, i386/i486/i586/x86_32 ->
- * i686, amd64 -> x86_64; NULL when the name is not one Nova knows. */
-char *ic_policy_canonical_arch(const char *name);
 gboolean ic_policy_arch_is_x86(const char *arch);
 
 /* oslo strutils.bool_from_string words: 1 true, 0 false, -1 neither. */

@@ -170,6 +170,8 @@ def run_all(tmp):
     req = p["requests"][0]
     check(p["schema"] == "iommuctl.place" and p["hosts"] == 3, "place schema and fleet size")
     check(req["required"] == ["COMPUTE_VIOMMU_MODEL_VIRTIO"], "virtio requires COMPUTE_VIOMMU_MODEL_VIRTIO")
+    check(req["nova_prefilter"] == {"applied": False, "invalid_trait": "COMPUTE_VIOMMU_VIRTIO", "required": []},
+          f"Nova's own prefilter result is shown: {req['nova_prefilter']}")
     check(req["fit"] == ["b90", "full"], f"virtio fits b90 and full: {req['fit']}")
     check(req["rejected"] == [{"host": "b82", "lacks": ["COMPUTE_VIOMMU_MODEL_VIRTIO"], "has_forbidden": []}],
           f"b82 lacks the virtio trait: {req['rejected']}")
