@@ -384,7 +384,7 @@ report_text(const IcPolicyFleet *fleet, const IcPolicyRequest *r, GArray *fit, G
   g_autoptr(GPtrArray) nova = ic_policy_request_nova_prefilter(r, &nova_ok, &invalid);
   if (!nova_ok)
     printf("note: Nova's own prefilter would compute %s, which os-traits does not define, "
-           "and then require none of the image's traits\n", invalid);
+           "and then require none of the image's traits (it requires %u)\n", invalid, nova->len);
   printf("fit: %u of %u hosts\n", fit->len, po->fleet_size);
   if (po->summary)
     return;
