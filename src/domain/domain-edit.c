@@ -106,6 +106,18 @@ protect_walk(IcDomainDoc *doc, IcEditBatch *b, gboolean force, IcProtectReport *
                                                 d->line, d->model));
     protect_device(doc, b, d, force, r);
   }
+  if (def->kind == IC_DOMAIN_DOC_DOMAIN && ic_domain_def_is_s390(def)) {
+    /* the rest of IBM's Secure Execution checklist (qemu-ecosystem.md A.7) */
+    for (guint i = 0; i < def->devices->len; i++) {
+      const IcDomainDevice *d = g_ptr_array_index(def->devices, i);
+      if (d->kind == IC_DEV_MEMBALLOON && d->virtio)
+        g_ptr_array_add(r->notes, g_strdup_printf("%d: Secure Execution fences ballooning: use <memballoon "
+                                                  "model='none'/>", d->line));
+    }
+    if (def->cmdline != NULL && strstr(def->cmdline, "swiotlb=") == NULL)
+      g_ptr_array_add(r->notes, g_strdup(" the guest needs bounce buffers: add swiotlb=262144 (512 MB) to its "
+                                         "kernel command line"));
+  }
 }
 
 void

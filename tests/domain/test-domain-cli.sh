@@ -47,6 +47,10 @@ check "several files need --in-place or --check (exit 2)" [ $rc = 2 ]
 "$IOMMUCTL" domain protect --json --check "$corpus/s390x-ccw.xml" > "$tmp/p.json"
 check "protect --json has the schema header" grep -q '"schema" : "iommuctl.domain-protect"' "$tmp/p.json"
 
+sed "s|<memballoon model='none'/>|<memballoon model='virtio'/>|" "$corpus/s390x-ccw.xml" > "$tmp/balloon.xml"
+"$IOMMUCTL" domain protect --check "$tmp/balloon.xml" > "$tmp/balloon.out"
+check "protect on s390x advises <memballoon model='none'/>" grep -q "balloon.xml:45: Secure Execution fences ballooning" "$tmp/balloon.out"
+
 # --- viommu: every model the machine allows, results validate and lint clean
 for spec in "x86-q35-gpu.xml intel" "x86-q35-gpu.xml virtio" "x86-q35-gpu.xml auto" "aarch64-virt.xml smmuv3" \
             "aarch64-virt.xml auto" "big-200-devices.xml intel"; do
