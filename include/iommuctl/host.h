@@ -234,6 +234,9 @@ gboolean ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory *
 /* The inventory cached on ctx->host_cache (loaded on first use with flags;
  * a later call asking for more flags reloads).  Owned by ctx. */
 IcInventory *ic_inventory_get(IcContext *ctx, IcInventoryFlags flags, GError **error);
+/* Drop the inventory cached on ctx (after sysfs writes); the next
+ * ic_inventory_get() scans again.  Pointers into the old one become invalid. */
+void ic_inventory_invalidate(IcContext *ctx);
 void ic_inventory_free(IcInventory *inv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcInventory, ic_inventory_free)
 

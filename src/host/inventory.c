@@ -626,6 +626,17 @@ ic_inventory_get(IcContext *ctx, IcInventoryFlags flags, GError **error)
 }
 
 void
+ic_inventory_invalidate(IcContext *ctx)
+{
+  if (ctx->host_cache != NULL && ctx->host_cache_free == inventory_free_notify)
+    inventory_free_notify(ctx->host_cache);
+  if (ctx->host_cache_free == inventory_free_notify) {
+    ctx->host_cache = NULL;
+    ctx->host_cache_free = NULL;
+  }
+}
+
+void
 ic_inventory_free(IcInventory *inv)
 {
   if (inv == NULL)

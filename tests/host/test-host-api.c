@@ -47,6 +47,7 @@ test_inventory(void)
   IcPciAddr a;
   g_assert_true(ic_pci_addr_parse("0000:02:00.0", &a, NULL));
   IcPciDevice *nvme = ic_inventory_find_device(inv, &a);
+  IcPciAddr nvme_addr = a;
   g_assert_nonnull(nvme);
   g_assert_cmpstr(nvme->driver, ==, "nvme");
   g_assert_cmpstr(nvme->parent->name, ==, "0000:00:1c.0");
@@ -104,6 +105,12 @@ test_inventory(void)
   IcInventory *full = ic_inventory_get(ctx, IC_INVENTORY_DETAILS, &error);
   g_assert_no_error(error);
   g_assert_nonnull(ic_inventory_find_group(full, 9)->reserved_regions);
+  ic_inventory_invalidate(ctx);
+  g_assert_null(ctx->host_cache);
+  IcInventory *again = ic_inventory_get(ctx, IC_INVENTORY_NO_HOST_USE, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(again);
+  g_assert_false(ic_inventory_find_device(again, &nvme_addr)->holds_root_fs);
 }
 
 static void
