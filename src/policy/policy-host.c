@@ -276,10 +276,10 @@ ic_policy_host_traits(const IcPolicyHost *h)
   add_trait(a, "COMPUTE_VIOMMU_MODEL_AUTO", TRUE, FALSE, g_strdup("always reported by Nova's libvirt driver"));
 
   add_trait(a, "CUSTOM_IOMMUFD", h->iommufd == 1, TRUE,
-            g_strdup(h->iommufd == 1 ? "/dev/iommu exists" : h->iommufd == 0 ? "no /dev/iommu" : "iommufd not probed"));
+            g_strdup(h->iommufd == 1 ? "/dev/iommu exists" : h->iommufd == 0 ? "no /dev/iommu" : "iommufd unknown (no host inventory)"));
   add_trait(a, "CUSTOM_IOMMU_INTERRUPT_REMAPPING", h->interrupt_remapping == 1, TRUE,
             g_strdup(h->interrupt_remapping == 1 ? "the host IOMMU remaps interrupts"
-                     : h->interrupt_remapping == 0 ? "no interrupt remapping" : "interrupt remapping not probed"));
+                     : h->interrupt_remapping == 0 ? "no interrupt remapping" : "interrupt remapping unknown"));
   if (h->iommu_address_width != 0) {
     g_autofree char *name = g_strdup_printf("CUSTOM_IOMMU_ADDRESS_WIDTH_%u", h->iommu_address_width);
     add_trait(a, name, TRUE, TRUE, g_strdup_printf("host IOMMU address width %u bits", h->iommu_address_width));
@@ -290,7 +290,7 @@ ic_policy_host_traits(const IcPolicyHost *h)
                : g_strdup("QEMU version unknown"));
   add_trait(a, "CUSTOM_VFIO_ASSIGNABLE_GROUPS", h->assignable_groups > 0, TRUE,
             h->assignable_groups >= 0 ? g_strdup_printf("%d assignable IOMMU groups", h->assignable_groups)
-                                      : g_strdup("IOMMU groups not probed"));
+                                      : g_strdup("IOMMU groups unknown (no host inventory)"));
   return a;
 }
 
