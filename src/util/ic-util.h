@@ -54,6 +54,11 @@ char *ic_json_to_string(JsonNode *node, gboolean pretty);
 JsonBuilder *ic_json_begin_document(const char *kind, int version);
 /* Add key: string, or null when value is NULL. */
 void ic_json_add_string_or_null(JsonBuilder *b, const char *key, const char *value);
+/* One call per object member, so output code reads as the schema it writes. */
+void ic_json_add_string(JsonBuilder *b, const char *key, const char *value);
+void ic_json_add_int(JsonBuilder *b, const char *key, gint64 value);
+void ic_json_add_bool(JsonBuilder *b, const char *key, gboolean value);
+void ic_json_add_double(JsonBuilder *b, const char *key, gdouble value);
 
 typedef enum {
   IC_COLOR_RESET, IC_COLOR_BOLD, IC_COLOR_RED, IC_COLOR_GREEN,

@@ -298,6 +298,34 @@ ic_json_add_string_or_null(JsonBuilder *b, const char *key, const char *value)
     json_builder_add_null_value(b);
 }
 
+void
+ic_json_add_string(JsonBuilder *b, const char *key, const char *value)
+{
+  json_builder_set_member_name(b, key);
+  json_builder_add_string_value(b, value);
+}
+
+void
+ic_json_add_int(JsonBuilder *b, const char *key, gint64 value)
+{
+  json_builder_set_member_name(b, key);
+  json_builder_add_int_value(b, value);
+}
+
+void
+ic_json_add_bool(JsonBuilder *b, const char *key, gboolean value)
+{
+  json_builder_set_member_name(b, key);
+  json_builder_add_boolean_value(b, value);
+}
+
+void
+ic_json_add_double(JsonBuilder *b, const char *key, gdouble value)
+{
+  json_builder_set_member_name(b, key);
+  json_builder_add_double_value(b, value);
+}
+
 const char *
 ic_color(gboolean enabled, IcColor color)
 {
