@@ -11,6 +11,7 @@
 #include "util/ic-util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -50,13 +51,31 @@ or_none(const char *driver)
 
 /* ---- single writes ------------------------------------------------------- */
 
+/* Crash tests in a real guest need the process to stop between two sysfs
+ * writes, with the journal committed, so the machine can be cut off there:
+ * IOMMUCTL_DEBUG_PAUSE_AFTER_STEP=N sleeps (10 min) after step N. */
+static void
+pause_for_crash_test(guint steps)
+{
+  const char *v = g_getenv("IOMMUCTL_DEBUG_PAUSE_AFTER_STEP");
+  guint64 n;
+  if (v == NULL || !ic_parse_uint64(v, 10, G_MAXUINT, &n) || n != steps)
+    return;
+  fprintf(stderr, "iommuctl: paused after step %u (IOMMUCTL_DEBUG_PAUSE_AFTER_STEP)\n", steps);
+  fflush(stderr);
+  g_usleep(G_USEC_PER_SEC * 600);
+}
+
 static gboolean
 journal_step(IcAsRun *run, const char *phase, const char *dev, const char *action,
              const char *value, GError **error)
 {
-  if (run->journal == NULL)
-    return TRUE;
-  return ic_as_journal_step(run->journal, run->op_id, phase, dev, action, value, error);
+  if (run->journal != NULL &&
+      !ic_as_journal_step(run->journal, run->op_id, phase, dev, action, value, error))
+    return FALSE;
+  run->steps++;
+  pause_for_crash_test(run->steps);
+  return TRUE;
 }
 
 static gboolean

@@ -102,6 +102,7 @@ typedef struct {
   IcAsJournal *journal;
   guint64 op_id;
   IcAssignReport *report;
+  guint steps;          /* sysfs writes done by this process */
 } IcAsRun;
 
 /* Drive one device to (driver, override) with driver_override + unbind +
