@@ -13,7 +13,7 @@ IcAsHostView *
 ic_as_host_view_new(IcContext *ctx, GError **error)
 {
   IcInventory *inv = NULL;
-  if (!ic_inventory_load(ctx, IC_INVENTORY_DETAILS | IC_INVENTORY_NO_NAMES, &inv, error))
+  if (!ic_inventory_load(ctx, IC_INVENTORY_NO_NAMES, &inv, error))
     return NULL;
   IcAsHostView *v = g_new0(IcAsHostView, 1);
   v->ctx = ctx;

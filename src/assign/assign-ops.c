@@ -171,23 +171,28 @@ ic_assign_detach(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs,
   if (report != NULL)
     *report = NULL;
 
-  /* Root first, so an unprivileged run says so before anything else. */
-  if (!ic_as_check_can_write(ctx, NULL, error))
+  /* Root and the IOMMU first, so those say so before anything else; the
+   * plan is made under the lock, so it is what the moves will meet. */
+  if (!ic_as_check_can_write(ctx, NULL, error) || !ic_as_check_iommu(ctx, error))
     return FALSE;
-  g_autoptr(IcAssignPlan) first = ic_assign_plan_new(ctx, addrs, n_addrs, options->driver, error);
-  if (first == NULL || !check_detach_preconditions(ctx, first, options->force, error))
+  int lock_fd = ic_as_lock(ctx, error);
+  if (lock_fd < 0)
     return FALSE;
-
-  IcAsSession s;
-  if (!session_begin(ctx, &s, error))
+  g_autoptr(IcAssignPlan) plan = ic_assign_plan_new(ctx, addrs, n_addrs, options->driver, error);
+  if (plan == NULL || !check_detach_preconditions(ctx, plan, options->force, error)) {
+    ic_as_unlock(lock_fd);
     return FALSE;
+  }
+  IcAsSession s = {.lock_fd = lock_fd};
+  s.journal = ic_as_journal_open(ctx, TRUE, error);
+  if (s.journal == NULL) {
+    session_end(&s);
+    return FALSE;
+  }
   gboolean ok = FALSE;
   g_autofree char *args = NULL;
-  /* Under the lock the host may have changed since the first look. */
-  g_autoptr(IcAssignPlan) plan = ic_assign_plan_new(ctx, addrs, n_addrs, options->driver, error);
   g_autoptr(GPtrArray) moves = NULL;
-  if (plan == NULL || !check_plan_allowed(plan, options->force, error) ||
-      !refuse_if_pending(s.journal, error))
+  if (!refuse_if_pending(s.journal, error))
     goto out;
   moves = moves_from_plan(plan, options->force);
   if (moves->len == 0) {
