@@ -254,6 +254,13 @@ check_subset(QemuBuild *b)
       continue;
     if (!g_strv_contains(top, (const char *) c->name))
       return qb_fail(b, c, IC_ERROR_UNSUPPORTED, "element outside what iommuctl models; it would be dropped from the QEMU command line");
+    gboolean qemu_el = strcmp((const char *) c->name, "commandline") == 0 || strcmp((const char *) c->name, "override") == 0;
+    const char *href = c->ns && c->ns->href ? (const char *) c->ns->href : NULL;
+    if (qemu_el && g_strcmp0(href, IC_QEMU_LIBVIRT_NS) != 0)
+      return qb_fail(b, c, IC_ERROR_UNSUPPORTED, "not in libvirt's qemu namespace (%s); libvirt would not apply it",
+                     IC_QEMU_LIBVIRT_NS);
+    if (!qemu_el && href != NULL)
+      return qb_fail(b, c, IC_ERROR_UNSUPPORTED, "element in namespace %s outside what iommuctl models", href);
   }
   for (xmlNodePtr c = b->def->features ? b->def->features->children : NULL; c; c = c->next)
     if (c->type == XML_ELEMENT_NODE && !g_strv_contains(features, (const char *) c->name))

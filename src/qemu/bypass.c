@@ -307,12 +307,41 @@ qb_bypass_notes(QemuBuild *b)
 
 /* ---- editing ------------------------------------------------------------- */
 
-static const char *
+/* The prefix bound to libvirt's qemu namespace on the root, or a free one
+ * to declare ("qemu" unless the document already uses it for something
+ * else: rebinding it would change the meaning of its elements). */
+static char *
 qemu_prefix(xmlNodePtr root, gboolean *declare)
 {
   xmlNsPtr ns = xmlSearchNsByHref(root->doc, root, (const xmlChar *) IC_QEMU_LIBVIRT_NS);
-  *declare = ns == NULL;
-  return ns && ns->prefix ? (const char *) ns->prefix : "qemu";
+  *declare = ns == NULL || ns->prefix == NULL;
+  if (!*declare)
+    return g_strdup((const char *) ns->prefix);
+  for (int i = 0; i < 100; i++) {
+    char *cand = i == 0 ? g_strdup("qemu") : g_strdup_printf("qemu%d", i);
+    if (xmlSearchNs(root->doc, root, (const xmlChar *) cand) == NULL)
+      return cand;
+    g_free(cand);
+  }
+  return g_strdup("iommuctl-qemu");
+}
+
+/* An element whose prefix is not declared keeps "prefix:name" as its name
+ * in libxml2; adding a declaration for that prefix would silently change
+ * what such elements mean, so refuse instead. */
+static xmlNodePtr
+find_unbound_prefix(xmlNodePtr n)
+{
+  for (; n != NULL; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE)
+      continue;
+    if (strchr((const char *) n->name, ':') != NULL)
+      return n;
+    xmlNodePtr inner = find_unbound_prefix(n->children);
+    if (inner != NULL)
+      return inner;
+  }
+  return NULL;
 }
 
 gboolean
@@ -322,6 +351,12 @@ ic_qemu_bypass_apply(IcDomainDoc *doc, const IcQemuBypassEdit *edit, GPtrArray *
   const char *fname = ic_domain_doc_filename(doc) ? ic_domain_doc_filename(doc) : "<domain>";
   if (def->kind != IC_DOMAIN_DOC_DOMAIN) {
     g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "%s: not a <domain> document", fname);
+    return FALSE;
+  }
+  xmlNodePtr unbound = find_unbound_prefix(def->root);
+  if (unbound != NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s:%d: <%s>: namespace prefix not declared", fname,
+                ic_domain_doc_line(doc, unbound), (const char *) unbound->name);
     return FALSE;
   }
   BypassState s;
@@ -367,10 +402,12 @@ ic_qemu_bypass_apply(IcDomainDoc *doc, const IcQemuBypassEdit *edit, GPtrArray *
   g_autoptr(IcEditBatch) batch = ic_edit_batch_new(doc);
   xmlNodePtr root = def->root;
   gboolean declare = FALSE;
-  const char *q = qemu_prefix(root, &declare);
+  g_autofree char *q = qemu_prefix(root, &declare);
   char quote = ic_domain_doc_quote(doc);
-  if (declare && (new_default >= 0 || g_hash_table_size(new_buses) > 0))
-    ic_edit_set_attr(batch, root, "xmlns:qemu", IC_QEMU_LIBVIRT_NS);
+  if (declare && (new_default >= 0 || g_hash_table_size(new_buses) > 0)) {
+    g_autofree char *attr = g_strconcat("xmlns:", q, NULL);
+    ic_edit_set_attr(batch, root, attr, IC_QEMU_LIBVIRT_NS);
+  }
 
   /* 1. metadata: the whole bypass element, rewritten */
   GString *meta = g_string_new(NULL);

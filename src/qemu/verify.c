@@ -213,7 +213,7 @@ ic_qemu_verify(IcContext *ctx, const IcQemuArgv *orig, GError **error)
   if (!paused)
     g_ptr_array_insert(full, 1, "-S");
   g_ptr_array_add(full, NULL);
-  g_autoptr(IcQmp) qmp = ic_qmp_spawn((const char *const *) full->pdata, 15000, error);
+  g_autoptr(IcQmp) qmp = ic_qmp_spawn((const char *const *) full->pdata, 30000, error);
   if (qmp == NULL) {
     g_ptr_array_unref(out);
     return NULL;
