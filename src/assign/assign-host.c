@@ -94,13 +94,16 @@ hangs_on_unbind(const char *driver)
 static char *
 host_use_text(IcPciDevice *d)
 {
+  const char *hang = hangs_on_unbind(d->driver);
   if (d->host_uses == NULL || d->host_uses->len == 0)
-    return g_strdup(hangs_on_unbind(d->driver));
+    return g_strdup(hang);
   g_autoptr(GString) s = g_string_new("the host uses it: ");
   for (guint i = 0; i < d->host_uses->len; i++) {
     const IcHostUse *u = d->host_uses->pdata[i];
     g_string_append_printf(s, "%s%s", i ? "; " : "", u->detail);
   }
+  if (hang != NULL)
+    g_string_append_printf(s, "; and %s", hang);
   return g_string_free(g_steal_pointer(&s), FALSE);
 }
 

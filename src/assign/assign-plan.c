@@ -223,14 +223,18 @@ plan_group(IcContext *ctx, IcAsHostView *view, guint number, const char *driver_
   g->number = number;
   g->members = g_ptr_array_new_with_free_func((GDestroyNotify) member_free);
   g->vfio_node = g_strdup_printf("/dev/vfio/%u", number);
+  gboolean blocked = FALSE;
   for (guint i = 0; i < names->len; i++) {
     IcAssignMember *m = classify(ctx, view, names->pdata[i], number, driver_request, warnings);
-    /* the group is usable by a guest when every endpoint ends on vfio (or
-     * none); then the node exists as long as one member is on vfio */
+    /* the node exists once a member is on vfio; a blocked member means the
+     * plan does not run (without --force), so it will not appear */
     if (m->action == IC_ASSIGN_DETACH || (m->action == IC_ASSIGN_KEEP && m->target_driver))
       g->vfio_node_will_appear = TRUE;
+    blocked |= m->action == IC_ASSIGN_BLOCKED;
     g_ptr_array_add(g->members, m);
   }
+  if (blocked)
+    g->vfio_node_will_appear = FALSE;
   return g;
 }
 
