@@ -14,7 +14,7 @@
  * qemu-args reads the realisation, exactly as libvirt launches it, and warns
  * when the metadata disagrees. */
 #include "qemu-private.h"
-#include "domain/domain-private.h"
+#include <iommuctl/domain-edit.h>
 
 typedef struct {
   int default_bus;          /* -1 unset, 0 off, 1 on */
