@@ -128,16 +128,11 @@ json_findings(JsonBuilder *b, GPtrArray *findings)
   for (guint i = 0; i < findings->len; i++) {
     const IcLintFinding *f = g_ptr_array_index(findings, i);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "code");
-    json_builder_add_string_value(b, f->code);
-    json_builder_set_member_name(b, "severity");
-    json_builder_add_string_value(b, ic_lint_severity_to_string(f->severity));
-    json_builder_set_member_name(b, "origin");
-    json_builder_add_string_value(b, f->origin);
-    json_builder_set_member_name(b, "line");
-    json_builder_add_int_value(b, f->line);
-    json_builder_set_member_name(b, "message");
-    json_builder_add_string_value(b, f->message);
+    ic_json_add_string(b, "code", f->code);
+    ic_json_add_string(b, "severity", ic_lint_severity_to_string(f->severity));
+    ic_json_add_string(b, "origin", f->origin);
+    ic_json_add_int(b, "line", f->line);
+    ic_json_add_string(b, "message", f->message);
     ic_json_add_string_or_null(b, "hint", f->hint);
     json_builder_end_object(b);
   }
@@ -183,8 +178,7 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-lint", 1);
-    json_builder_set_member_name(jb, "host_aw_bits");
-    json_builder_add_int_value(jb, opts.host_aw_bits);
+    ic_json_add_int(jb, "host_aw_bits", opts.host_aw_bits);
     json_builder_set_member_name(jb, "files");
     json_builder_begin_array(jb);
   }
@@ -211,8 +205,7 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
     }
     if (jb != NULL) {
       json_builder_begin_object(jb);
-      json_builder_set_member_name(jb, "file");
-      json_builder_add_string_value(jb, file);
+      ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
       if (findings != NULL)
         json_findings(jb, findings);
@@ -221,12 +214,9 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
   }
   if (jb != NULL) {
     json_builder_end_array(jb);
-    json_builder_set_member_name(jb, "errors");
-    json_builder_add_int_value(jb, n_err);
-    json_builder_set_member_name(jb, "warnings");
-    json_builder_add_int_value(jb, n_warn);
-    json_builder_set_member_name(jb, "unreadable");
-    json_builder_add_int_value(jb, n_bad);
+    ic_json_add_int(jb, "errors", n_err);
+    ic_json_add_int(jb, "warnings", n_warn);
+    ic_json_add_int(jb, "unreadable", n_bad);
     json_builder_end_object(jb);
     g_autoptr(JsonNode) root = json_builder_get_root(jb);
     ic_json_print(root);
@@ -392,15 +382,11 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
     }
     if (jb != NULL) {
       json_builder_begin_object(jb);
-      json_builder_set_member_name(jb, "file");
-      json_builder_add_string_value(jb, file);
+      ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
-      json_builder_set_member_name(jb, "changed");
-      json_builder_add_boolean_value(jb, doc != NULL && (ic_domain_doc_changed(doc) || would_change));
-      json_builder_set_member_name(jb, "devices_changed");
-      json_builder_add_int_value(jb, r.devices_changed);
-      json_builder_set_member_name(jb, "already_on");
-      json_builder_add_int_value(jb, r.already_on);
+      ic_json_add_bool(jb, "changed", doc != NULL && (ic_domain_doc_changed(doc) || would_change));
+      ic_json_add_int(jb, "devices_changed", r.devices_changed);
+      ic_json_add_int(jb, "already_on", r.already_on);
       json_string_array(jb, "explicit_off", r.explicit_off);
       json_string_array(jb, "forced_off", r.forced_off);
       json_string_array(jb, "ccw_addresses", r.ccw_addresses);
@@ -411,8 +397,7 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
   }
   if (jb != NULL) {
     json_builder_end_array(jb);
-    json_builder_set_member_name(jb, "files_changed");
-    json_builder_add_int_value(jb, n_changed_files);
+    ic_json_add_int(jb, "files_changed", n_changed_files);
     json_builder_end_object(jb);
     g_autoptr(JsonNode) root = json_builder_get_root(jb);
     ic_json_print(root);
@@ -500,11 +485,9 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
     }
     if (jb != NULL) {
       json_builder_begin_object(jb);
-      json_builder_set_member_name(jb, "file");
-      json_builder_add_string_value(jb, file);
+      ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
-      json_builder_set_member_name(jb, "changed");
-      json_builder_add_boolean_value(jb, doc != NULL && ic_domain_doc_changed(doc));
+      ic_json_add_bool(jb, "changed", doc != NULL && ic_domain_doc_changed(doc));
       json_string_array(jb, "notes", notes);
     }
     if (doc == NULL) {
@@ -609,10 +592,8 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-hostdev", 1);
-    json_builder_set_member_name(jb, "file");
-    json_builder_add_string_value(jb, file);
-    json_builder_set_member_name(jb, "changed");
-    json_builder_add_boolean_value(jb, ic_domain_doc_changed(doc));
+    ic_json_add_string(jb, "file", file);
+    ic_json_add_bool(jb, "changed", ic_domain_doc_changed(doc));
     json_builder_set_member_name(jb, "addresses");
     json_builder_begin_array(jb);
     for (guint i = 0; i < addrs->len; i++) {
@@ -660,8 +641,7 @@ ic_cmd_domain_memlock(IcCli *cli, int argc, char **argv)
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-memlock", 1);
-    json_builder_set_member_name(jb, "host_ram_bytes");
-    json_builder_add_int_value(jb, (gint64) ram);
+    ic_json_add_int(jb, "host_ram_bytes", (gint64) ram);
     json_builder_set_member_name(jb, "files");
     json_builder_begin_array(jb);
   }
@@ -681,30 +661,22 @@ ic_cmd_domain_memlock(IcCli *cli, int argc, char **argv)
     }
     if (jb != NULL) {
       json_builder_begin_object(jb);
-      json_builder_set_member_name(jb, "file");
-      json_builder_add_string_value(jb, file);
+      ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
       if (ok) {
         json_builder_set_member_name(jb, "libvirt");
         json_builder_begin_object(jb);
-        json_builder_set_member_name(jb, "unlimited");
-        json_builder_add_boolean_value(jb, r.libvirt_unlimited);
-        json_builder_set_member_name(jb, "bytes");
-        json_builder_add_int_value(jb, (gint64) r.libvirt_bytes);
-        json_builder_set_member_name(jb, "why");
-        json_builder_add_string_value(jb, r.libvirt_why);
+        ic_json_add_bool(jb, "unlimited", r.libvirt_unlimited);
+        ic_json_add_int(jb, "bytes", (gint64) r.libvirt_bytes);
+        ic_json_add_string(jb, "why", r.libvirt_why);
         json_builder_end_object(jb);
         json_builder_set_member_name(jb, "estimate");
         json_builder_begin_object(jb);
-        json_builder_set_member_name(jb, "unlimited");
-        json_builder_add_boolean_value(jb, r.estimate_unlimited);
-        json_builder_set_member_name(jb, "bytes");
-        json_builder_add_int_value(jb, (gint64) r.estimate_bytes);
-        json_builder_set_member_name(jb, "why");
-        json_builder_add_string_value(jb, r.estimate_why);
+        ic_json_add_bool(jb, "unlimited", r.estimate_unlimited);
+        ic_json_add_int(jb, "bytes", (gint64) r.estimate_bytes);
+        ic_json_add_string(jb, "why", r.estimate_why);
         json_builder_end_object(jb);
-        json_builder_set_member_name(jb, "exceeds_host_ram");
-        json_builder_add_boolean_value(jb, r.exceeds_host_ram);
+        ic_json_add_bool(jb, "exceeds_host_ram", r.exceeds_host_ram);
       }
       json_builder_end_object(jb);
     } else if (ok) {

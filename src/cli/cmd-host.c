@@ -135,12 +135,9 @@ add_checks_json(JsonBuilder *b, GPtrArray *items)
   for (guint i = 0; i < items->len; i++) {
     IcCheckItem *it = g_ptr_array_index(items, i);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "id");
-    json_builder_add_string_value(b, it->id);
-    json_builder_set_member_name(b, "title");
-    json_builder_add_string_value(b, it->title);
-    json_builder_set_member_name(b, "status");
-    json_builder_add_string_value(b, ic_check_status_to_string(it->status));
+    ic_json_add_string(b, "id", it->id);
+    ic_json_add_string(b, "title", it->title);
+    ic_json_add_string(b, "status", ic_check_status_to_string(it->status));
     ic_json_add_string_or_null(b, "detail", it->detail);
     ic_json_add_string_or_null(b, "fix", it->fix);
     json_builder_end_object(b);
@@ -220,8 +217,7 @@ ic_cmd_report(IcCli *cli, int argc, char **argv)
   gboolean ready = count_status(items, IC_CHECK_FAIL) == 0;
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("report", 1);
-    json_builder_set_member_name(b, "ready");
-    json_builder_add_boolean_value(b, ready);
+    ic_json_add_bool(b, "ready", ready);
     json_builder_set_member_name(b, "host");
     ic_json_add_host(b, ic_inventory_host(inv));
     add_checks_json(b, items);
@@ -274,10 +270,8 @@ ic_cmd_groups(IcCli *cli, int argc, char **argv)
   const IcHostInfo *h = ic_inventory_host(inv);
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("groups", 1);
-    json_builder_set_member_name(b, "iommu_enabled");
-    json_builder_add_boolean_value(b, h->iommu_enabled);
-    json_builder_set_member_name(b, "assignable_groups");
-    json_builder_add_int_value(b, h->n_assignable_groups);
+    ic_json_add_bool(b, "iommu_enabled", h->iommu_enabled);
+    ic_json_add_int(b, "assignable_groups", h->n_assignable_groups);
     add_groups_json(b, inv, FALSE);
     add_ungrouped_json(b, inv, FALSE);
     return print_json_doc(b);
@@ -442,8 +436,7 @@ ic_cmd_check(IcCli *cli, int argc, char **argv)
   guint fails = count_status(items, IC_CHECK_FAIL);
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("check", 1);
-    json_builder_set_member_name(b, "ready");
-    json_builder_add_boolean_value(b, fails == 0);
+    ic_json_add_bool(b, "ready", fails == 0);
     add_checks_json(b, items);
     print_json_doc(b);
   } else {
@@ -470,10 +463,8 @@ ic_cmd_snapshot(IcCli *cli, int argc, char **argv)
     return ic_cli_fail(cli, error);
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("snapshot", 1);
-    json_builder_set_member_name(b, "directory");
-    json_builder_add_string_value(b, argv[1]);
-    json_builder_set_member_name(b, "entries");
-    json_builder_add_int_value(b, n);
+    ic_json_add_string(b, "directory", argv[1]);
+    ic_json_add_int(b, "entries", n);
     return print_json_doc(b);
   }
   printf("snapshot of %u files and links written to %s\n", n, argv[1]);

@@ -339,15 +339,12 @@ report_json(JsonBuilder *b, const IcPolicyFleet *fleet, const IcPolicyRequest *r
   g_autoptr(GPtrArray) nova = ic_policy_request_nova_prefilter(r, &nova_ok, &invalid);
   json_builder_set_member_name(b, "nova_prefilter");
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "applied");
-  json_builder_add_boolean_value(b, nova_ok);
+  ic_json_add_bool(b, "applied", nova_ok);
   ic_json_add_string_or_null(b, "invalid_trait", invalid);
   json_strings(b, "required", nova);
   json_builder_end_object(b);
-  json_builder_set_member_name(b, "fit_count");
-  json_builder_add_int_value(b, fit->len);
-  json_builder_set_member_name(b, "rejected_count");
-  json_builder_add_int_value(b, rejected->len);
+  ic_json_add_int(b, "fit_count", fit->len);
+  ic_json_add_int(b, "rejected_count", rejected->len);
   if (!po->summary) {
     json_builder_set_member_name(b, "fit");
     json_builder_begin_array(b);
@@ -496,8 +493,7 @@ ic_cmd_place(IcCli *cli, int argc, char **argv)
   g_autoptr(JsonBuilder) b = NULL;
   if (cli->json) {
     b = ic_json_begin_document("place", 1);
-    json_builder_set_member_name(b, "hosts");
-    json_builder_add_int_value(b, po.fleet_size);
+    ic_json_add_int(b, "hosts", po.fleet_size);
     json_builder_set_member_name(b, "requests");
     json_builder_begin_array(b);
   }

@@ -42,14 +42,10 @@ add_notes_json(JsonBuilder *b, GPtrArray *notes)
   for (guint i = 0; i < notes->len; i++) {
     const IcQemuNote *n = notes->pdata[i];
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "code");
-    json_builder_add_string_value(b, n->code);
-    json_builder_set_member_name(b, "level");
-    json_builder_add_string_value(b, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "info");
-    json_builder_set_member_name(b, "line");
-    json_builder_add_int_value(b, n->line);
-    json_builder_set_member_name(b, "message");
-    json_builder_add_string_value(b, n->message);
+    ic_json_add_string(b, "code", n->code);
+    ic_json_add_string(b, "level", n->level == IC_QEMU_NOTE_WARNING ? "warning" : "info");
+    ic_json_add_int(b, "line", n->line);
+    ic_json_add_string(b, "message", n->message);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -63,15 +59,11 @@ add_checks_json(JsonBuilder *b, GPtrArray *checks)
   for (guint i = 0; checks && i < checks->len; i++) {
     const IcQemuCheck *c = checks->pdata[i];
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "what");
-    json_builder_add_string_value(b, c->what);
-    json_builder_set_member_name(b, "expected");
-    json_builder_add_string_value(b, c->expected);
+    ic_json_add_string(b, "what", c->what);
+    ic_json_add_string(b, "expected", c->expected);
     ic_json_add_string_or_null(b, "actual", c->actual);
-    json_builder_set_member_name(b, "ok");
-    json_builder_add_boolean_value(b, c->ok);
-    json_builder_set_member_name(b, "skipped");
-    json_builder_add_boolean_value(b, c->skipped);
+    ic_json_add_bool(b, "ok", c->ok);
+    ic_json_add_bool(b, "skipped", c->skipped);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -276,8 +268,7 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-bypass", 1);
     ic_json_add_string_or_null(b, "file", output ? output : argv[1]);
-    json_builder_set_member_name(b, "changed");
-    json_builder_add_boolean_value(b, TRUE);
+    ic_json_add_bool(b, "changed", TRUE);
     json_builder_end_object(b);
     g_autoptr(JsonNode) root = json_builder_get_root(b);
     ic_json_print(root);

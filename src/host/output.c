@@ -14,8 +14,7 @@ add_hex(JsonBuilder *b, const char *key, guint value, int digits)
 {
   char buf[16];
   g_snprintf(buf, sizeof buf, "0x%0*x", digits, value);
-  json_builder_set_member_name(b, key);
-  json_builder_add_string_value(b, buf);
+  ic_json_add_string(b, key, buf);
 }
 
 static void
@@ -46,15 +45,13 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
   /* the compact form (group listings) is flat: 4096-function hosts make
    * this the bulk of `groups --json` */
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "address");
-  json_builder_add_string_value(b, d->name);
+  ic_json_add_string(b, "address", d->name);
   add_hex(b, "class", d->class_code, 6);
   add_hex(b, "vendor_id", d->vendor_id, 4);
   add_hex(b, "device_id", d->device_id, 4);
   ic_json_add_string_or_null(b, "vendor_name", d->vendor_name);
   ic_json_add_string_or_null(b, "device_name", d->device_name);
-  json_builder_set_member_name(b, "bridge");
-  json_builder_add_boolean_value(b, ic_pci_device_is_bridge(d));
+  ic_json_add_bool(b, "bridge", ic_pci_device_is_bridge(d));
   ic_json_add_string_or_null(b, "driver", d->driver);
   json_builder_set_member_name(b, "iommu_group");
   if (d->iommu_group >= 0)
@@ -71,10 +68,8 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
   for (guint i = 0; i < d->host_uses->len; i++) {
     IcHostUse *u = g_ptr_array_index(d->host_uses, i);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "kind");
-    json_builder_add_string_value(b, host_use_kind(u->kind));
-    json_builder_set_member_name(b, "detail");
-    json_builder_add_string_value(b, u->detail);
+    ic_json_add_string(b, "kind", host_use_kind(u->kind));
+    ic_json_add_string(b, "detail", u->detail);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -93,8 +88,7 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
     }
     ic_json_add_string_or_null(b, "header_type", d->header_type == IC_HEADER_UNKNOWN ? NULL
                                                   : ic_header_type_to_string(d->header_type));
-    json_builder_set_member_name(b, "multifunction");
-    json_builder_add_boolean_value(b, d->multifunction);
+    ic_json_add_bool(b, "multifunction", d->multifunction);
     ic_json_add_string_or_null(b, "pcie_type", d->config_readable ? ic_pcie_type_to_string(d->pcie_type) : NULL);
     ic_json_add_string_or_null(b, "root_bus", d->root_bus);
     ic_json_add_string_or_null(b, "parent", d->parent ? d->parent->name : NULL);
@@ -106,10 +100,8 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
     json_builder_end_array(b);
     ic_json_add_string_or_null(b, "driver_override", d->driver_override);
     ic_json_add_string_or_null(b, "modalias", d->modalias);
-    json_builder_set_member_name(b, "numa_node");
-    json_builder_add_int_value(b, d->numa_node);
-    json_builder_set_member_name(b, "boot_vga");
-    json_builder_add_boolean_value(b, d->boot_vga);
+    ic_json_add_int(b, "numa_node", d->numa_node);
+    ic_json_add_bool(b, "boot_vga", d->boot_vga);
     json_builder_set_member_name(b, "reset");
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "methods");
@@ -122,12 +114,9 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
     } else {
       json_builder_add_null_value(b);
     }
-    json_builder_set_member_name(b, "flr");
-    json_builder_add_boolean_value(b, (d->reset_caps & IC_RESET_CAP_FLR) != 0);
-    json_builder_set_member_name(b, "af_flr");
-    json_builder_add_boolean_value(b, (d->reset_caps & IC_RESET_CAP_AF_FLR) != 0);
-    json_builder_set_member_name(b, "pm");
-    json_builder_add_boolean_value(b, (d->reset_caps & IC_RESET_CAP_PM) != 0);
+    ic_json_add_bool(b, "flr", (d->reset_caps & IC_RESET_CAP_FLR) != 0);
+    ic_json_add_bool(b, "af_flr", (d->reset_caps & IC_RESET_CAP_AF_FLR) != 0);
+    ic_json_add_bool(b, "pm", (d->reset_caps & IC_RESET_CAP_PM) != 0);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "acs");
     if (d->has_acs) {
@@ -141,10 +130,8 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
     json_builder_set_member_name(b, "sriov");
     if (d->sriov_capable) {
       json_builder_begin_object(b);
-      json_builder_set_member_name(b, "totalvfs");
-      json_builder_add_int_value(b, d->sriov_totalvfs);
-      json_builder_set_member_name(b, "numvfs");
-      json_builder_add_int_value(b, d->sriov_numvfs);
+      ic_json_add_int(b, "totalvfs", d->sriov_totalvfs);
+      ic_json_add_int(b, "numvfs", d->sriov_numvfs);
       json_builder_set_member_name(b, "vfs");
       json_builder_begin_array(b);
       for (guint i = 0; i < d->virtfns->len; i++)
@@ -155,8 +142,7 @@ ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
       json_builder_add_null_value(b);
     }
     ic_json_add_string_or_null(b, "physfn", d->physfn ? d->physfn->name : NULL);
-    json_builder_set_member_name(b, "holds_root_fs");
-    json_builder_add_boolean_value(b, d->holds_root_fs);
+    ic_json_add_bool(b, "holds_root_fs", d->holds_root_fs);
   }
   add_string_array(b, "notes", d->notes);
   json_builder_end_object(b);
@@ -166,21 +152,17 @@ void
 ic_json_add_group(JsonBuilder *b, const IcIommuGroup *g, gboolean details)
 {
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "number");
-  json_builder_add_int_value(b, g->number);
+  ic_json_add_int(b, "number", g->number);
   ic_json_add_string_or_null(b, "type", g->type);
-  json_builder_set_member_name(b, "verdict");
-  json_builder_add_string_value(b, ic_group_verdict_to_id(g->verdict));
+  ic_json_add_string(b, "verdict", ic_group_verdict_to_id(g->verdict));
   json_builder_set_member_name(b, "reasons");
   json_builder_begin_array(b);
   for (guint i = 0; i < g->reasons->len; i++) {
     IcGroupReason *r = g_ptr_array_index(g->reasons, i);
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "kind");
-    json_builder_add_string_value(b, ic_group_verdict_to_id(r->kind));
+    ic_json_add_string(b, "kind", ic_group_verdict_to_id(r->kind));
     ic_json_add_string_or_null(b, "device", r->device ? r->device->name : NULL);
-    json_builder_set_member_name(b, "text");
-    json_builder_add_string_value(b, r->text);
+    ic_json_add_string(b, "text", r->text);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -231,10 +213,8 @@ ic_json_add_host(JsonBuilder *b, const IcHostInfo *h)
   ic_json_add_string_or_null(b, "vendor", h->iommu_vendor);
   add_bool_or_null(b, "enabled", h->iommu_enabled);
   add_string_array(b, "units", h->iommu_units);
-  json_builder_set_member_name(b, "groups");
-  json_builder_add_int_value(b, h->n_groups);
-  json_builder_set_member_name(b, "assignable_groups");
-  json_builder_add_int_value(b, h->n_assignable_groups);
+  ic_json_add_int(b, "groups", h->n_groups);
+  ic_json_add_int(b, "assignable_groups", h->n_assignable_groups);
   ic_json_add_string_or_null(b, "default_domain_type", h->default_domain_type);
   add_bool_or_null(b, "interrupt_remapping", h->interrupt_remapping);
   json_builder_set_member_name(b, "address_width");

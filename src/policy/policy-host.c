@@ -347,10 +347,8 @@ ic_policy_traits_to_json(const IcPolicyHost *h, GPtrArray *traits)
     IcPolicyTrait *t = g_ptr_array_index(traits, i);
     json_builder_begin_object(b);
     ic_json_add_string_or_null(b, "name", t->name);
-    json_builder_set_member_name(b, "present");
-    json_builder_add_boolean_value(b, t->present);
-    json_builder_set_member_name(b, "custom");
-    json_builder_add_boolean_value(b, t->custom);
+    ic_json_add_bool(b, "present", t->present);
+    ic_json_add_bool(b, "custom", t->custom);
     ic_json_add_string_or_null(b, "reason", t->reason);
     json_builder_end_object(b);
   }

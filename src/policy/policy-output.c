@@ -56,8 +56,7 @@ char *
 ic_policy_decision_to_json(const IcPolicyDecision *d)
 {
   g_autoptr(JsonBuilder) b = ic_json_begin_document("policy-decision", 1);
-  json_builder_set_member_name(b, "ok");
-  json_builder_add_boolean_value(b, d->fault_exception == NULL);
+  ic_json_add_bool(b, "ok", d->fault_exception == NULL);
   add_rule(b, "arch", d->arch, d->arch_rule);
   add_rule(b, "machine_type", d->machine_type, d->machine_type_rule);
   add_rule(b, "requested_viommu", ic_viommu_model_name(d->requested), d->requested_rule);
@@ -99,8 +98,7 @@ ic_policy_decision_to_json(const IcPolicyDecision *d)
   else
     json_builder_add_boolean_value(b, d->locked == IC_POLICY_TRUE);
   ic_json_add_string_or_null(b, "rule", d->locked_rule);
-  json_builder_set_member_name(b, "nosharepages");
-  json_builder_add_boolean_value(b, d->nosharepages);
+  ic_json_add_bool(b, "nosharepages", d->nosharepages);
   json_builder_end_object(b);
 
   json_builder_set_member_name(b, "error");

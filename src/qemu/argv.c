@@ -146,15 +146,13 @@ ic_qemu_argv_to_json(const IcQemuArgv *argv)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "binary");
-  json_builder_add_string_value(b, argv->binary);
+  ic_json_add_string(b, "binary", argv->binary);
   json_builder_set_member_name(b, "options");
   json_builder_begin_array(b);
   for (guint i = 0; i < argv->opts->len; i++) {
     const IcQemuOpt *o = argv->opts->pdata[i];
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "name");
-    json_builder_add_string_value(b, o->name);
+    ic_json_add_string(b, "name", o->name);
     json_builder_set_member_name(b, "value");
     if (o->json != NULL) {
       JsonNode *n = json_node_new(JSON_NODE_OBJECT);

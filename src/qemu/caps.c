@@ -267,8 +267,7 @@ ic_qemu_caps_to_json(const IcQemuCaps *caps)
   gpointer k, v;
   g_hash_table_iter_init(&it, caps->machine_alias);
   while (g_hash_table_iter_next(&it, &k, &v)) {
-    json_builder_set_member_name(b, k);
-    json_builder_add_string_value(b, v);
+    ic_json_add_string(b, k, v);
   }
   json_builder_end_object(b);
   json_builder_set_member_name(b, "machine-props");

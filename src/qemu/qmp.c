@@ -104,8 +104,7 @@ qmp_write_command(IcQmp *qmp, const char *command, JsonObject *args, GError **er
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "execute");
-  json_builder_add_string_value(b, command);
+  ic_json_add_string(b, "execute", command);
   if (args != NULL) {
     json_builder_set_member_name(b, "arguments");
     JsonNode *n = json_node_new(JSON_NODE_OBJECT);
