@@ -54,38 +54,29 @@ static void
 plan_json(const IcAssignPlan *plan)
 {
   g_autoptr(JsonBuilder) b = ic_json_begin_document("assign-plan", 1);
-  json_builder_set_member_name(b, "executable");
-  json_builder_add_boolean_value(b, plan->executable);
+  ic_json_add_bool(b, "executable", plan->executable);
   json_builder_set_member_name(b, "groups");
   json_builder_begin_array(b);
   for (guint k = 0; k < plan->groups->len; k++) {
     const IcAssignGroup *g = plan->groups->pdata[k];
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "group");
-    json_builder_add_int_value(b, g->number);
-    json_builder_set_member_name(b, "vfio_node");
-    json_builder_add_string_value(b, g->vfio_node);
-    json_builder_set_member_name(b, "vfio_node_will_appear");
-    json_builder_add_boolean_value(b, g->vfio_node_will_appear);
+    ic_json_add_int(b, "group", g->number);
+    ic_json_add_string(b, "vfio_node", g->vfio_node);
+    ic_json_add_bool(b, "vfio_node_will_appear", g->vfio_node_will_appear);
     json_builder_set_member_name(b, "members");
     json_builder_begin_array(b);
     for (guint i = 0; i < g->members->len; i++) {
       const IcAssignMember *m = g->members->pdata[i];
       json_builder_begin_object(b);
-      json_builder_set_member_name(b, "address");
-      json_builder_add_string_value(b, m->name);
-      json_builder_set_member_name(b, "action");
-      json_builder_add_string_value(b, ic_assign_action_to_string(m->action));
-      json_builder_set_member_name(b, "reason");
-      json_builder_add_string_value(b, m->reason);
+      ic_json_add_string(b, "address", m->name);
+      ic_json_add_string(b, "action", ic_assign_action_to_string(m->action));
+      ic_json_add_string(b, "reason", m->reason);
       ic_json_add_string_or_null(b, "driver", m->driver);
       ic_json_add_string_or_null(b, "driver_override", m->driver_override);
       ic_json_add_string_or_null(b, "target_driver", m->target_driver);
       ic_json_add_string_or_null(b, "reset_method", m->reset_method);
-      json_builder_set_member_name(b, "requested");
-      json_builder_add_boolean_value(b, m->requested);
-      json_builder_set_member_name(b, "holds_root");
-      json_builder_add_boolean_value(b, m->holds_root);
+      ic_json_add_bool(b, "requested", m->requested);
+      ic_json_add_bool(b, "holds_root", m->holds_root);
       json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -180,10 +171,8 @@ finish_op(IcCli *cli, const char *kind, gboolean ok, IcAssignReport *report, GEr
 {
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("assign-result", 1);
-    json_builder_set_member_name(b, "command");
-    json_builder_add_string_value(b, kind);
-    json_builder_set_member_name(b, "ok");
-    json_builder_add_boolean_value(b, ok);
+    ic_json_add_string(b, "command", kind);
+    ic_json_add_bool(b, "ok", ok);
     json_builder_set_member_name(b, "operation");
     if (report != NULL && report->op_id > 0)
       json_builder_add_int_value(b, (gint64) report->op_id);
@@ -302,24 +291,19 @@ static void
 status_json(const IcAssignStatus *st)
 {
   g_autoptr(JsonBuilder) b = ic_json_begin_document("assign-status", 1);
-  json_builder_set_member_name(b, "journal");
-  json_builder_add_string_value(b, st->journal);
+  ic_json_add_string(b, "journal", st->journal);
   json_builder_set_member_name(b, "detached");
   json_builder_begin_array(b);
   for (guint i = 0; i < st->detached->len; i++) {
     const IcAssignDetached *d = st->detached->pdata[i];
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "address");
-    json_builder_add_string_value(b, d->name);
-    json_builder_set_member_name(b, "group");
-    json_builder_add_int_value(b, d->group);
+    ic_json_add_string(b, "address", d->name);
+    ic_json_add_int(b, "group", d->group);
     ic_json_add_string_or_null(b, "original_driver", d->original_driver);
     ic_json_add_string_or_null(b, "driver", d->driver);
     ic_json_add_string_or_null(b, "current_driver", d->current_driver);
-    json_builder_set_member_name(b, "since");
-    json_builder_add_string_value(b, d->since);
-    json_builder_set_member_name(b, "operation");
-    json_builder_add_int_value(b, (gint64) d->op_id);
+    ic_json_add_string(b, "since", d->since);
+    ic_json_add_int(b, "operation", (gint64) d->op_id);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -328,20 +312,13 @@ status_json(const IcAssignStatus *st)
   for (guint i = 0; i < st->pending->len; i++) {
     const IcAssignPendingOp *p = st->pending->pdata[i];
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "operation");
-    json_builder_add_int_value(b, (gint64) p->id);
-    json_builder_set_member_name(b, "kind");
-    json_builder_add_string_value(b, p->kind);
-    json_builder_set_member_name(b, "state");
-    json_builder_add_string_value(b, p->state);
-    json_builder_set_member_name(b, "started");
-    json_builder_add_string_value(b, p->started);
-    json_builder_set_member_name(b, "pid");
-    json_builder_add_int_value(b, p->pid);
-    json_builder_set_member_name(b, "devices");
-    json_builder_add_int_value(b, p->n_devices);
-    json_builder_set_member_name(b, "steps_done");
-    json_builder_add_int_value(b, p->n_steps_done);
+    ic_json_add_int(b, "operation", (gint64) p->id);
+    ic_json_add_string(b, "kind", p->kind);
+    ic_json_add_string(b, "state", p->state);
+    ic_json_add_string(b, "started", p->started);
+    ic_json_add_int(b, "pid", p->pid);
+    ic_json_add_int(b, "devices", p->n_devices);
+    ic_json_add_int(b, "steps_done", p->n_steps_done);
     ic_json_add_string_or_null(b, "error", p->error);
     json_builder_end_object(b);
   }
