@@ -358,6 +358,8 @@ gboolean ic_domain_viommu_remove(IcDomainDoc *doc, GError **error);
 gboolean ic_domain_ensure_split_ioapic(IcDomainDoc *doc, GError **error);
 /* <memoryBacking><locked/></memoryBacking> */
 gboolean ic_domain_set_locked_memory(IcDomainDoc *doc, GError **error);
+/* <memoryBacking><nosharepages/></memoryBacking> (Nova: realtime guests) */
+gboolean ic_domain_set_nosharepages(IcDomainDoc *doc, GError **error);
 
 typedef struct {
   IcPciAddr addr;

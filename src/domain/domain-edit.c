@@ -223,20 +223,48 @@ ic_domain_ensure_split_ioapic(IcDomainDoc *doc, GError **error)
   return ic_edit_batch_commit(b, error);
 }
 
-gboolean
-ic_domain_set_locked_memory(IcDomainDoc *doc, GError **error)
+static gboolean
+memory_backing_has(const IcDomainDef *def, const char *name)
+{
+  if (def->memory_backing == NULL)
+    return FALSE;
+  for (xmlNodePtr c = def->memory_backing->children; c != NULL; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST name))
+      return TRUE;
+  return FALSE;
+}
+
+/* An empty flag child of <memoryBacking> (<locked/>, <nosharepages/>),
+ * creating <memoryBacking> when the domain has none. */
+static gboolean
+ensure_memory_backing_flag(IcDomainDoc *doc, const char *name, GError **error)
 {
   if (!require_domain(doc, error))
     return FALSE;
   const IcDomainDef *def = ic_domain_doc_def(doc);
-  if (def->locked)
+  if (memory_backing_has(def, name))
     return TRUE;
+  g_autofree char *flag = g_strdup_printf("<%s/>", name);
   g_autoptr(IcEditBatch) b = ic_edit_batch_new(doc);
-  if (def->memory_backing != NULL)
-    ic_edit_append_child(b, def->memory_backing, "<locked/>");
-  else
-    append_to_root(b, def, "<memoryBacking>\n  <locked/>\n</memoryBacking>");
+  if (def->memory_backing != NULL) {
+    ic_edit_append_child(b, def->memory_backing, flag);
+  } else {
+    g_autofree char *backing = g_strdup_printf("<memoryBacking>\n  %s\n</memoryBacking>", flag);
+    append_to_root(b, def, backing);
+  }
   return ic_edit_batch_commit(b, error);
+}
+
+gboolean
+ic_domain_set_locked_memory(IcDomainDoc *doc, GError **error)
+{
+  return ensure_memory_backing_flag(doc, "locked", error);
+}
+
+gboolean
+ic_domain_set_nosharepages(IcDomainDoc *doc, GError **error)
+{
+  return ensure_memory_backing_flag(doc, "nosharepages", error);
 }
 
 /* ---- vIOMMU ------------------------------------------------------------------------- */

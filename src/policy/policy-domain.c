@@ -118,10 +118,11 @@ ic_policy_apply_to_domain(const IcPolicyDecision *d, const char *xml, gsize len,
   }
   if (!check_domain_matches(d, def, path, error) || !apply_viommu(d, doc, host_aw_bits, notes, error))
     return NULL;
+  /* Nova's child order: hugepages, nosharepages, locked */
+  if (d->nosharepages && !ic_domain_set_nosharepages(doc, error))
+    return NULL;
   if (d->locked == IC_POLICY_TRUE && !ic_domain_set_locked_memory(doc, error))
     return NULL;
-  if (d->nosharepages && notes)
-    g_ptr_array_add(notes, g_strdup("<nosharepages/> (realtime) is not written: the domain layer has no edit for it"));
   collect_lint(doc, path, host_aw_bits, lint_errors, lint_text);
   gsize out_len;
   const char *out = ic_domain_doc_bytes(doc, &out_len);

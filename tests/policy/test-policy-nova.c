@@ -282,6 +282,21 @@ test_s10_memory_backing_locked_and_nosharepages(void)
   g_assert_no_error(e);
   g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
   g_assert_true(d->nosharepages);
+  /* and both reach the XML, in Nova's order, on a domain without <memoryBacking> */
+  static const char xml[] =
+    "<domain type='qemu'>\n  <name>rt</name>\n  <memory>262144</memory>\n"
+    "  <os>\n    <type arch='x86_64' machine='pc'>hvm</type>\n  </os>\n"
+    "  <devices>\n  </devices>\n</domain>\n";
+  g_autofree char *out = ic_policy_apply_to_domain(d, xml, strlen(xml), "rt.xml", 0, NULL, NULL, NULL, &e);
+  g_assert_no_error(e);
+  const char *ns = strstr(out, "<nosharepages/>"), *lk = strstr(out, "<locked/>");
+  g_assert_nonnull(ns);
+  g_assert_nonnull(lk);
+  g_assert_true(ns < lk);
+  /* a second application changes nothing */
+  g_autofree char *again = ic_policy_apply_to_domain(d, out, strlen(out), "rt.xml", 0, NULL, NULL, NULL, &e);
+  g_assert_no_error(e);
+  g_assert_cmpstr(again, ==, out);
 }
 
 /* ---- 11-20: the driver ------------------------------------------------------------------ */
