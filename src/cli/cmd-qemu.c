@@ -294,6 +294,10 @@ ic_cmd_run(IcCli *cli, int argc, char **argv)
                     "lint, detach managed hostdevs, raise RLIMIT_MEMLOCK, run QEMU in the foreground, reattach on exit",
                     entries, &status))
     return status;
+  /* run's output is QEMU's own console and the steps it takes; there is no
+   * document to emit, so say so rather than accept the flag and ignore it */
+  if (cli->json)
+    return ic_cli_usage_error(cli, "--json is not supported by run (use 'domain qemu-args --json' or 'status --json')");
   if (argc != 2)
     return ic_cli_usage_error(cli, "expected one domain XML file");
   GError *error = NULL;

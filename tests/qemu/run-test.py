@@ -98,6 +98,11 @@ c.ok("would run: " + FAKE in p.stdout and '"driver":"intel-iommu"' in p.stdout, 
 c.ok("setrlimit RLIMIT_MEMLOCK" in p.stdout, "dry run shows the memlock limit", p.stdout)
 c.ok(sk.state_of(root) == before and not os.path.exists(out + ".args"), "dry run: no device changed, QEMU not started")
 
+# ---- --json: no document to emit, so refused up front, nothing touched ----
+p, out = run(root, xml, "--json")
+c.ok(p.returncode == 2 and "--json is not supported by run" in p.stderr, "run --json is refused (exit 2)", p.stderr)
+c.ok(sk.state_of(root) == before and not os.path.exists(out + ".args"), "run --json: no device changed, QEMU not started")
+
 # ---- clean exit: vfio-pci while running, e1000e after ----
 root = sk.make_fixture(os.path.join(tmp, "clean"))
 p, out = run(root, xml, "--keep-memlock")
