@@ -178,16 +178,38 @@ qb_build_controllers(QemuBuild *b)
   return TRUE;
 }
 
-/* vda -> 0, vdb -> 1, sdc -> 2, vdaa -> 26 */
-static int
-disk_index(const char *dev)
+static const char *const disk_name_prefixes[] = {"fd", "hd", "vd", "sd", "xvd", "ubd"};
+
+/* The disk's index as libvirt derives it from the target name:
+ * vda -> 0, vdb -> 1, sdc -> 2, vdaa -> 26.  libvirt refuses names without
+ * a known prefix or with a partition number, with these texts; it lets a
+ * long name overflow into a garbage (even negative) index, we refuse it. */
+static gboolean
+disk_index(QemuBuild *b, const IcDomainDisk *disk, int *index)
 {
-  if (dev == NULL || strlen(dev) < 3)
-    return 0;
-  int idx = 0;
-  for (const char *p = dev + 2; *p >= 'a' && *p <= 'z'; p++)
+  const char *dev = disk->target_dev;
+  if (dev == NULL)
+    return qb_fail(b, disk->base.node, IC_ERROR_INVALID_ARG, "disk without <target dev=...>");
+  const char *p = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS(disk_name_prefixes) && p == NULL; i++)
+    if (g_str_has_prefix(dev, disk_name_prefixes[i]))
+      p = dev + strlen(disk_name_prefixes[i]);
+  if (p == NULL || *p < 'a' || *p > 'z')
+    return qb_fail(b, disk->base.node, IC_ERROR_INVALID_ARG, "invalid disk target '%s'", dev);
+  gint64 idx = 0;
+  for (; *p >= 'a' && *p <= 'z'; p++) {
     idx = idx * 26 + (*p - 'a' + 1);
-  return idx > 0 ? idx - 1 : 0;
+    if (idx - 1 > G_MAXINT)
+      return qb_fail(b, disk->base.node, IC_ERROR_INVALID_ARG,
+                     "disk target '%s' is too long: its index does not fit in an int", dev);
+  }
+  if (g_ascii_isdigit(*p))
+    return qb_fail(b, disk->base.node, IC_ERROR_INVALID_ARG,
+                   "invalid disk target '%s', partitions can't appear in disk targets", dev);
+  if (*p != '\0')
+    return qb_fail(b, disk->base.node, IC_ERROR_INVALID_ARG, "invalid disk target '%s'", dev);
+  *index = (int) (idx - 1);
+  return TRUE;
 }
 
 static gboolean
@@ -229,6 +251,9 @@ qb_build_disks(QemuBuild *b)
     if (strcmp(format, "raw") != 0 && strcmp(format, "qcow2") != 0)
       return qb_fail(b, node, IC_ERROR_UNSUPPORTED, "disk format '%s' is outside what iommuctl models (raw, qcow2)", format);
     const char *bus = disk->bus ? disk->bus : "virtio";
+    int idx = 0;
+    if (!disk_index(b, disk, &idx))
+      return FALSE;
     /* libvirt numbers block nodes from the last disk */
     guint num = n - i;
     g_autofree char *storage = g_strdup_printf("libvirt-%u-storage", num);
@@ -248,7 +273,6 @@ qb_build_disks(QemuBuild *b)
     ic_qemu_argv_add_json(b->argv, "-blockdev", f);
 
     JsonObject *dev;
-    int idx = disk_index(disk->target_dev);
     if (strcmp(bus, "virtio") == 0) {
       const char *driver = NULL;
       if (!disk_model_driver(b, disk, &driver))

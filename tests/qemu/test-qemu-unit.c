@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of the QEMU layer that need no QEMU: argv model, keyval,
  * the version table and synthetic capabilities. */
+#include <iommuctl/domain.h>
 #include <iommuctl/qemu.h>
 #include "util/ic-util.h"
 #include <glib/gstdio.h>
@@ -89,6 +90,71 @@ test_caps_roundtrip(void)
   g_unlink(path);
 }
 
+/* Build a one-disk q35 domain whose disk target is DEV; return the disk's
+ * -device id, or NULL with ERROR set. */
+static char *
+disk_id_for_target(const char *dev, GError **error)
+{
+  g_autofree char *xml = g_strdup_printf(
+      "<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+      "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+      "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+      "<source file='/tmp/x.img'/><target dev='%s' bus='virtio'/></disk>"
+      "</devices></domain>", dev);
+  g_autoptr(IcContext) ctx = ic_context_new();
+  g_autoptr(IcQemuCaps) caps = ic_qemu_caps_for_version(NULL, "7.2", error);
+  IcDomainDoc *doc = ic_domain_doc_parse(xml, strlen(xml), "disk.xml", error);
+  g_assert_nonnull(doc);
+  IcQemuBuildOptions bo = {.caps = caps, .binary = "qemu-system-x86_64", .paused = TRUE};
+  IcQemuBuild *b = ic_qemu_build(ctx, doc, &bo, error);
+  char *id = NULL;
+  if (b != NULL) {
+    for (guint i = 0; i < b->argv->opts->len && id == NULL; i++) {
+      const IcQemuOpt *o = b->argv->opts->pdata[i];
+      const char *drv = o->json ? json_object_get_string_member_with_default(o->json, "driver", "") : "";
+      if (strcmp(drv, "virtio-blk-pci") == 0)
+        id = g_strdup(json_object_get_string_member(o->json, "id"));
+    }
+    ic_qemu_build_free(b);
+  }
+  ic_domain_doc_free(doc);
+  return id;
+}
+
+/* Disk ids follow libvirt's name-to-index rule; names libvirt refuses are
+ * refused with its text, and a name whose index overflows (which libvirt
+ * turns into a garbage id; found by fuzz-qemu-args) is refused too. */
+static void
+test_disk_target_index(void)
+{
+  static const struct {
+    const char *dev, *id, *error;
+  } cases[] = {
+      {"vda", "virtio-disk0", NULL},
+      {"vdz", "virtio-disk25", NULL},
+      {"vdaa", "virtio-disk26", NULL},
+      {"sdb", "virtio-disk1", NULL},
+      {"vdzzzzzz", "virtio-disk321272405", NULL},
+      {"vd", NULL, "invalid disk target 'vd'"},
+      {"xx", NULL, "invalid disk target 'xx'"},
+      {"vda1", NULL, "invalid disk target 'vda1', partitions can't appear in disk targets"},
+      {"vdacommandli", NULL, "disk target 'vdacommandli' is too long"},
+      {"vdzzzzzzz", NULL, "disk target 'vdzzzzzzz' is too long"},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *id = disk_id_for_target(cases[i].dev, &error);
+    if (cases[i].id != NULL) {
+      g_assert_no_error(error);
+      g_assert_cmpstr(id, ==, cases[i].id);
+    } else {
+      g_assert_null(id);
+      g_assert_error(error, IC_ERROR, IC_ERROR_INVALID_ARG);
+      g_assert_nonnull(strstr(error->message, cases[i].error));
+    }
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -98,5 +164,6 @@ main(int argc, char **argv)
   g_test_add_func("/qemu/caps/feature-table", test_feature_table);
   g_test_add_func("/qemu/caps/for-version", test_caps_for_version);
   g_test_add_func("/qemu/caps/roundtrip", test_caps_roundtrip);
+  g_test_add_func("/qemu/build/disk-target-index", test_disk_target_index);
   return g_test_run();
 }
