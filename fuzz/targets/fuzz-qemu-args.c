@@ -5,15 +5,7 @@
  * every other -device; a bypass edit re-parses and is idempotent. */
 #include <iommuctl/domain.h>
 #include <iommuctl/qemu.h>
-#include <libxml/parser.h>
-#include <libxml/xmlerror.h>
 #include <string.h>
-
-static void
-silence(void *ctx, const char *msg, ...)
-{
-  (void) ctx, (void) msg;
-}
 
 static void
 check_order(const IcQemuArgv *argv)
@@ -40,7 +32,6 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
   static IcQemuCaps *caps72, *caps101;
   static IcContext *ctx;
   if (ctx == NULL) {
-    xmlSetGenericErrorFunc(NULL, silence);
     ctx = ic_context_new();
     caps72 = ic_qemu_caps_for_version(NULL, "7.2", NULL);
     caps101 = ic_qemu_caps_for_version(NULL, "10.1", NULL);
