@@ -123,6 +123,11 @@ add_host(IcPolicyFleet *f, JsonNode *node, const char *where, const char *fallba
 static gboolean
 add_document(IcPolicyFleet *f, JsonNode *root, const char *where, const char *fallback, GError **error)
 {
+  /* json-glib accepts an empty or all-blank text as a document with no root */
+  if (root == NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: no JSON value (the file is empty)", where);
+    return FALSE;
+  }
   if (JSON_NODE_HOLDS_ARRAY(root)) {
     JsonArray *a = json_node_get_array(root);
     for (guint i = 0; i < json_array_get_length(a); i++) {

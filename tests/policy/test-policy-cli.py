@@ -188,6 +188,12 @@ def run_all(tmp):
     run("place", "--hosts", fleet, "--request", "trait:CUSTOM_NOWHERE", rc=1)
     run("place", "--hosts", fleet, "--request", "hw_viommu_model=none", rc=2)
     run("place", "--hosts", fleet, "--request", "trait:lower", rc=2)
+    # an empty or blank fleet file is an error naming it (json-glib reads it
+    # as a document without a value; found by fuzz-policy)
+    for blank in ("", "  \n"):
+        write(f"{tmp}/blank.json", blank)
+        t = run("place", "--hosts", f"{tmp}/blank.json", "--request", "hw_viommu_model=intel", rc=2)
+        check("blank.json: no JSON value" in t.stderr, f"blank fleet file {blank!r}: {t.stderr.strip()}")
     # one JSON array file and NDJSON give the same answer as the directory
     with open(f"{tmp}/fleet.json", "w") as f:
         json.dump([d, b90, b82], f)
