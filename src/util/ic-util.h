@@ -60,6 +60,24 @@ void ic_json_add_int(JsonBuilder *b, const char *key, gint64 value);
 void ic_json_add_bool(JsonBuilder *b, const char *key, gboolean value);
 void ic_json_add_double(JsonBuilder *b, const char *key, gdouble value);
 
+/* ---- reading untrusted JSON ---------------------------------------------- */
+
+/* json-glib's typed getters raise a GLib critical when a member has another
+ * type than asked for, and its _with_default variants only cover absence.
+ * These read members of files and peers we do not control: an absent or
+ * null member leaves *out alone and succeeds; a member of the wrong type is
+ * an IC_ERROR_PARSE naming WHERE.KEY and the type it must have. */
+gboolean ic_json_get_string(JsonObject *o, const char *key, const char *where, const char **out, GError **error);
+gboolean ic_json_get_int(JsonObject *o, const char *key, const char *where, gint64 *out, GError **error);
+/* *out: 1 true, 0 false; untouched (callers start at -1) when absent/null. */
+gboolean ic_json_get_tristate(JsonObject *o, const char *key, const char *where, int *out, GError **error);
+gboolean ic_json_get_object(JsonObject *o, const char *key, const char *where, JsonObject **out, GError **error);
+gboolean ic_json_get_array(JsonObject *o, const char *key, const char *where, JsonArray **out, GError **error);
+/* Element i when it is a string, else NULL. */
+const char *ic_json_array_string(JsonArray *a, guint i);
+/* The node as an object, or NULL (also for a NULL node). */
+JsonObject *ic_json_node_object(JsonNode *node);
+
 typedef enum {
   IC_COLOR_RESET, IC_COLOR_BOLD, IC_COLOR_RED, IC_COLOR_GREEN,
   IC_COLOR_YELLOW, IC_COLOR_BLUE, IC_COLOR_GREY,
