@@ -186,14 +186,6 @@ ic_policy_host_probe(IcContext *ctx, const IcPolicyProbeOverrides *ovr, GError *
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static int
-tri_member(JsonObject *o, const char *key)
-{
-  if (!json_object_has_member(o, key) || json_object_get_null_member(o, key))
-    return -1;
-  return json_object_get_boolean_member(o, key) ? 1 : 0;
-}
-
 IcPolicyHost *
 ic_policy_host_load_json(const char *path, GError **error)
 {
@@ -204,33 +196,49 @@ ic_policy_host_load_json(const char *path, GError **error)
       (*error)->domain = IC_ERROR, (*error)->code = IC_ERROR_PARSE;
     return NULL;
   }
-  JsonNode *root = json_parser_get_root(parser);
-  JsonObject *doc = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-  JsonObject *o = doc && json_object_has_member(doc, "host") ? json_object_get_object_member(doc, "host") : NULL;
-  if (o == NULL) {
+  JsonObject *doc = ic_json_node_object(json_parser_get_root(parser));
+  JsonObject *o = NULL;
+  if (doc == NULL || !ic_json_get_object(doc, "host", NULL, &o, NULL) || o == NULL) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: not an iommuctl.traits document (no \"host\" object)", path);
     return NULL;
   }
   g_autoptr(IcPolicyHost) h = ic_policy_host_new();
-  h->name = g_strdup(json_object_get_string_member_with_default(o, "name", NULL));
-  h->arch = g_strdup(json_object_get_string_member_with_default(o, "arch", NULL));
-  const char *lv = json_object_get_string_member_with_default(o, "libvirt_version", NULL);
-  const char *qv = json_object_get_string_member_with_default(o, "qemu_version", NULL);
+  const char *name = NULL, *arch = NULL, *lv = NULL, *qv = NULL;
+  JsonArray *emus = NULL;
+  gint64 width = 0, assignable = -1;
+  h->iommufd = h->interrupt_remapping = -1;
+  if (!ic_json_get_string(o, "name", "host", &name, error) || !ic_json_get_string(o, "arch", "host", &arch, error) ||
+      !ic_json_get_string(o, "libvirt_version", "host", &lv, error) ||
+      !ic_json_get_string(o, "qemu_version", "host", &qv, error) ||
+      !ic_json_get_array(o, "emulators", "host", &emus, error) ||
+      !ic_json_get_tristate(o, "iommufd", "host", &h->iommufd, error) ||
+      !ic_json_get_tristate(o, "interrupt_remapping", "host", &h->interrupt_remapping, error) ||
+      !ic_json_get_int(o, "iommu_address_width", "host", &width, error) ||
+      !ic_json_get_int(o, "assignable_groups", "host", &assignable, error)) {
+    g_prefix_error(error, "%s: ", path);
+    return NULL;
+  }
   if ((lv && !ic_policy_parse_version(lv, &h->libvirt_version)) ||
       (qv && !ic_policy_parse_version(qv, &h->qemu_version))) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: bad version in \"host\"", path);
     return NULL;
   }
-  JsonArray *emus = json_object_has_member(o, "emulators") ? json_object_get_array_member(o, "emulators") : NULL;
-  for (guint i = 0; emus && i < json_array_get_length(emus); i++)
-    add_emulator(h, json_array_get_string_element(emus, i));
-  h->iommufd = tri_member(o, "iommufd");
-  h->interrupt_remapping = tri_member(o, "interrupt_remapping");
-  h->iommu_address_width = (guint) json_object_get_int_member_with_default(o, "iommu_address_width", 0);
-  h->assignable_groups = json_object_has_member(o, "assignable_groups") &&
-                                 !json_object_get_null_member(o, "assignable_groups")
-                             ? (int) json_object_get_int_member(o, "assignable_groups")
-                             : -1;
+  if (width < 0 || width > 64 || assignable < -1 || assignable > G_MAXINT) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: host.iommu_address_width or host.assignable_groups out of range", path);
+    return NULL;
+  }
+  h->name = g_strdup(name);
+  h->arch = g_strdup(arch);
+  for (guint i = 0; emus && i < json_array_get_length(emus); i++) {
+    const char *emu = ic_json_array_string(emus, i);
+    if (emu == NULL) {
+      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: host.emulators[%u] must be a string", path, i);
+      return NULL;
+    }
+    add_emulator(h, emu);
+  }
+  h->iommu_address_width = (guint) width;
+  h->assignable_groups = (int) assignable;
   return g_steal_pointer(&h);
 }
 

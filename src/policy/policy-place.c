@@ -89,25 +89,26 @@ ic_policy_fleet_host_name(const IcPolicyFleet *f, guint index)
 static gboolean
 add_host(IcPolicyFleet *f, JsonNode *node, const char *where, const char *fallback_name, GError **error)
 {
-  JsonObject *o = JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-  JsonNode *tn = o ? json_object_get_member(o, "traits") : NULL;
-  if (tn == NULL || !JSON_NODE_HOLDS_ARRAY(tn)) {
+  JsonObject *o = ic_json_node_object(node);
+  JsonArray *traits = NULL;
+  if (o == NULL || !ic_json_get_array(o, "traits", NULL, &traits, NULL) || traits == NULL) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: not a traits document (no \"traits\" array)", where);
     return FALSE;
   }
   const char *name = NULL;
-  JsonNode *hn = json_object_get_member(o, "host");
-  if (hn != NULL && JSON_NODE_HOLDS_OBJECT(hn))
-    name = json_object_get_string_member_with_default(json_node_get_object(hn), "name", NULL);
-  if (name == NULL)
-    name = json_object_get_string_member_with_default(o, "name", NULL);
+  JsonObject *host = NULL;
+  if (!ic_json_get_object(o, "host", NULL, &host, error) ||
+      (host != NULL && !ic_json_get_string(host, "name", "host", &name, error)) ||
+      (name == NULL && !ic_json_get_string(o, "name", NULL, &name, error))) {
+    g_prefix_error(error, "%s: ", where);
+    return FALSE;
+  }
   if (name == NULL)
     name = fallback_name;
   g_ptr_array_add(f->host_names, g_string_chunk_insert(f->strings, name));
-  JsonArray *traits = json_node_get_array(tn);
   guint n = json_array_get_length(traits);
   for (guint i = 0; i < n; i++) {
-    const char *t = json_array_get_string_element(traits, i);
+    const char *t = ic_json_array_string(traits, i);
     if (t == NULL) {
       g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: trait %u of host %s is not a string", where, i, name);
       return FALSE;

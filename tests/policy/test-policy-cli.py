@@ -164,6 +164,22 @@ def run_all(tmp):
     r = json.loads(run("policy", "resolve", "--json", "--host-json", f"{fleet}/b82.json",
                        "--flavor", "hw:viommu_model=auto", "--image", "hw_machine_type=q35").stdout)
     check(r["viommu"]["model"] == "intel", "resolve --host-json: auto on libvirt 8.2 q35 -> intel")
+    # a member of the wrong type is refused by name, never read as absent
+    # (json-glib's getters would raise a GLib critical; found by fuzzing)
+    for key, value, want in [("arch", {"x": 1}, "host.arch must be a string"),
+                             ("iommufd", "yes", "host.iommufd must be true, false or null"),
+                             ("emulators", ["/usr/bin/qemu-system-x86_64", 7], "host.emulators[1] must be a string"),
+                             ("iommu_address_width", "48", "host.iommu_address_width must be an integer")]:
+        bad = json.loads(json.dumps(d))
+        bad["host"][key] = value
+        write(f"{tmp}/bad-host.json", json.dumps(bad))
+        t = run("traits", "--host-json", f"{tmp}/bad-host.json", rc=2)
+        check(want in t.stderr, f"--host-json with {key}={value!r}: {t.stderr.strip()}")
+    bad = json.loads(json.dumps(d))
+    bad["host"]["name"] = {"name": "x"}
+    write(f"{tmp}/badfleet/h.json", json.dumps(bad))
+    t = run("place", "--hosts", f"{tmp}/badfleet", "--request", "hw_viommu_model=intel", rc=2)
+    check("host.name must be a string" in t.stderr, f"fleet host whose name is an object: {t.stderr.strip()}")
 
     # ---- place ---------------------------------------------------------------
     p = json.loads(run("place", "--json", "--hosts", fleet, "--request", "hw_viommu_model=virtio").stdout)
