@@ -285,7 +285,7 @@ set_from_array(JsonArray *a)
 {
   GHashTable *set = string_set_new();
   for (guint i = 0; a && i < json_array_get_length(a); i++) {
-    const char *s = json_node_get_string(json_array_get_element(a, i));
+    const char *s = ic_json_array_string(a, i);
     if (s != NULL)
       g_hash_table_add(set, g_strdup(s));
   }
@@ -305,38 +305,54 @@ map_of_sets_from_object(GHashTable *map, JsonObject *o)
   }
 }
 
+static void
+aliases_from_object(GHashTable *map, JsonObject *o)
+{
+  if (o == NULL)
+    return;
+  g_autoptr(GList) members = json_object_get_members(o);
+  for (GList *l = members; l; l = l->next) {
+    const char *target = NULL;
+    if (ic_json_get_string(o, l->data, NULL, &target, NULL) && target != NULL)
+      g_hash_table_insert(map, g_strdup(l->data), g_strdup(target));
+  }
+}
+
+/* A capability file is ours (the cache) or the user's (--caps): read it
+ * defensively, refusing wrong types with the member's name. */
 static IcQemuCaps *
 caps_from_json(JsonNode *root, const char *origin, GError **error)
 {
-  if (!JSON_NODE_HOLDS_OBJECT(root)) {
+  JsonObject *o = ic_json_node_object(root);
+  if (o == NULL) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: not a QEMU capability object", origin);
     return NULL;
   }
-  JsonObject *o = json_node_get_object(root);
-  const char *version = json_object_get_string_member_with_default(o, "qemu_version", NULL);
+  const char *version = NULL, *binary = NULL, *arch = "x86_64";
+  JsonObject *aliases = NULL, *machine_props = NULL, *devices = NULL;
+  JsonArray *types = NULL;
+  if (!ic_json_get_string(o, "qemu_version", NULL, &version, error) ||
+      !ic_json_get_string(o, "binary", NULL, &binary, error) || !ic_json_get_string(o, "arch", NULL, &arch, error) ||
+      !ic_json_get_object(o, "machine-aliases", NULL, &aliases, error) ||
+      !ic_json_get_object(o, "machine-props", NULL, &machine_props, error) ||
+      !ic_json_get_object(o, "devices", NULL, &devices, error) || !ic_json_get_array(o, "types", NULL, &types, error)) {
+    g_prefix_error(error, "%s: ", origin);
+    return NULL;
+  }
   if (version == NULL || version_code_of(version) == 0) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: missing or bad \"qemu_version\"", origin);
     return NULL;
   }
   IcQemuCaps *c = caps_new();
   caps_set_version(c, version);
-  c->binary = g_strdup(json_object_get_string_member_with_default(o, "binary", NULL));
-  c->arch = g_strdup(json_object_get_string_member_with_default(o, "arch", "x86_64"));
-  JsonObject *aliases = json_object_has_member(o, "machine-aliases")
-                          ? json_object_get_object_member(o, "machine-aliases") : NULL;
-  if (aliases != NULL) {
-    g_autoptr(GList) members = json_object_get_members(aliases);
-    for (GList *l = members; l; l = l->next)
-      g_hash_table_insert(c->machine_alias, g_strdup(l->data),
-                          g_strdup(json_object_get_string_member(aliases, l->data)));
-  }
-  if (json_object_has_member(o, "machine-props"))
-    map_of_sets_from_object(c->machine_props, json_object_get_object_member(o, "machine-props"));
-  if (json_object_has_member(o, "devices"))
-    map_of_sets_from_object(c->devices, json_object_get_object_member(o, "devices"));
-  if (json_object_has_member(o, "types")) {
+  c->binary = g_strdup(binary);
+  c->arch = g_strdup(arch);
+  aliases_from_object(c->machine_alias, aliases);
+  map_of_sets_from_object(c->machine_props, machine_props);
+  map_of_sets_from_object(c->devices, devices);
+  if (types != NULL) {
     g_hash_table_unref(c->types);
-    c->types = set_from_array(json_object_get_array_member(o, "types"));
+    c->types = set_from_array(types);
   }
   return c;
 }
@@ -355,6 +371,15 @@ ic_qemu_caps_load_file(const char *path, GError **error)
 
 /* ---- probing ------------------------------------------------------------ */
 
+/* QEMU answered, but not in the shape its QAPI schema promises. */
+static gboolean
+qmp_reply_unexpected(const char *command, GError **error)
+{
+  g_clear_error(error);
+  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "QMP %s: unexpected reply from QEMU", command);
+  return FALSE;
+}
+
 static GHashTable *
 probe_prop_names(IcQmp *qmp, const char *command, const char *type)
 {
@@ -368,9 +393,9 @@ probe_prop_names(IcQmp *qmp, const char *command, const char *type)
   GHashTable *set = string_set_new();
   JsonArray *a = json_node_get_array(r);
   for (guint i = 0; i < json_array_get_length(a); i++) {
-    JsonObject *p = json_array_get_object_element(a, i);
-    const char *name = p ? json_object_get_string_member_with_default(p, "name", NULL) : NULL;
-    if (name != NULL)
+    const char *name = NULL;
+    if (ic_json_get_string(ic_json_node_object(json_array_get_element(a, i)), "name", NULL, &name, NULL) &&
+        name != NULL)
       g_hash_table_add(set, g_strdup(name));
   }
   return set;
@@ -382,16 +407,22 @@ probe_version(IcQmp *qmp, IcQemuCaps *c, GError **error)
   g_autoptr(JsonNode) v = ic_qmp_execute(qmp, "query-version", NULL, error);
   if (v == NULL)
     return FALSE;
-  JsonObject *q = json_object_get_object_member(json_node_get_object(v), "qemu");
-  g_autofree char *ver = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
-                                         json_object_get_int_member(q, "major"),
-                                         json_object_get_int_member(q, "minor"),
-                                         json_object_get_int_member(q, "micro"));
+  JsonObject *q = NULL;
+  gint64 major = -1, minor = -1, micro = -1;
+  if (!ic_json_get_object(ic_json_node_object(v), "qemu", "query-version", &q, error) || q == NULL ||
+      !ic_json_get_int(q, "major", "qemu", &major, error) || !ic_json_get_int(q, "minor", "qemu", &minor, error) ||
+      !ic_json_get_int(q, "micro", "qemu", &micro, error) || major < 0 || minor < 0 || micro < 0)
+    return qmp_reply_unexpected("query-version", error);
+  g_autofree char *ver = g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, major,
+                                         minor, micro);
   caps_set_version(c, ver);
   g_autoptr(JsonNode) t = ic_qmp_execute(qmp, "query-target", NULL, error);
   if (t == NULL)
     return FALSE;
-  c->arch = g_strdup(json_object_get_string_member(json_node_get_object(t), "arch"));
+  const char *arch = NULL;
+  if (!ic_json_get_string(ic_json_node_object(t), "arch", "query-target", &arch, error) || arch == NULL)
+    return qmp_reply_unexpected("query-target", error);
+  c->arch = g_strdup(arch);
   return TRUE;
 }
 
@@ -401,11 +432,15 @@ probe_machines(IcQmp *qmp, IcQemuCaps *c, GError **error)
   g_autoptr(JsonNode) m = ic_qmp_execute(qmp, "query-machines", NULL, error);
   if (m == NULL)
     return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY(m))
+    return qmp_reply_unexpected("query-machines", error);
   JsonArray *a = json_node_get_array(m);
   for (guint i = 0; i < json_array_get_length(a); i++) {
-    JsonObject *mo = json_array_get_object_element(a, i);
-    const char *name = json_object_get_string_member(mo, "name");
-    const char *alias = json_object_get_string_member_with_default(mo, "alias", NULL);
+    JsonObject *mo = ic_json_node_object(json_array_get_element(a, i));
+    const char *name = NULL, *alias = NULL;
+    if (!ic_json_get_string(mo, "name", NULL, &name, NULL) || !ic_json_get_string(mo, "alias", NULL, &alias, NULL) ||
+        name == NULL)
+      return qmp_reply_unexpected("query-machines", error);
     g_hash_table_insert(c->machine_alias, g_strdup(name), g_strdup(name));
     if (alias != NULL)
       g_hash_table_insert(c->machine_alias, g_strdup(alias), g_strdup(name));
@@ -434,10 +469,15 @@ probe_types(IcQmp *qmp, IcQemuCaps *c, GError **error)
   json_object_unref(args);
   if (r == NULL)
     return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY(r))
+    return qmp_reply_unexpected("qom-list-types", error);
   JsonArray *a = json_node_get_array(r);
   for (guint i = 0; i < json_array_get_length(a); i++) {
-    JsonObject *t = json_array_get_object_element(a, i);
-    g_hash_table_add(c->types, g_strdup(json_object_get_string_member(t, "name")));
+    const char *name = NULL;
+    if (!ic_json_get_string(ic_json_node_object(json_array_get_element(a, i)), "name", NULL, &name, NULL) ||
+        name == NULL)
+      return qmp_reply_unexpected("qom-list-types", error);
+    g_hash_table_add(c->types, g_strdup(name));
   }
   return TRUE;
 }

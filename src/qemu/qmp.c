@@ -91,9 +91,8 @@ qmp_read_message(IcQmp *qmp, GError **error)
       return NULL;
     }
     JsonNode *root = json_parser_get_root(parser);
-    if (!JSON_NODE_HOLDS_OBJECT(root))
-      continue;
-    if (json_object_has_member(json_node_get_object(root), "event"))
+    JsonObject *message = ic_json_node_object(root); /* NULL for a blank line */
+    if (message == NULL || json_object_has_member(message, "event"))
       continue;
     return json_node_copy(root);
   }
@@ -132,8 +131,11 @@ ic_qmp_execute(IcQmp *qmp, const char *command, JsonObject *args, GError **error
     return NULL;
   JsonObject *o = json_node_get_object(reply);
   if (json_object_has_member(o, "error")) {
-    JsonObject *e = json_object_get_object_member(o, "error");
-    const char *desc = e ? json_object_get_string_member_with_default(e, "desc", "?") : "?";
+    JsonObject *e = NULL;
+    const char *desc = NULL;
+    if (!ic_json_get_object(o, "error", NULL, &e, NULL) || !ic_json_get_string(e, "desc", NULL, &desc, NULL) ||
+        desc == NULL)
+      desc = "?";
     g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "QMP %s: %s", command, desc);
     return NULL;
   }
@@ -161,7 +163,8 @@ ic_qmp_hmp(IcQmp *qmp, const char *command_line, GError **error)
   json_object_unref(args);
   if (r == NULL)
     return NULL;
-  return g_strdup(JSON_NODE_HOLDS_VALUE(r) ? json_node_get_string(r) : "");
+  const char *text = JSON_NODE_HOLDS_VALUE(r) && json_node_get_value_type(r) == G_TYPE_STRING ? json_node_get_string(r) : "";
+  return g_strdup(text);
 }
 
 IcQmp *
