@@ -257,6 +257,11 @@ char *ic_pci_device_to_nodedev_xml(const IcInventory *inv, const IcPciDevice *de
 void ic_json_add_device(JsonBuilder *b, const IcPciDevice *dev, gboolean details);
 void ic_json_add_group(JsonBuilder *b, const IcIommuGroup *group, gboolean details);
 void ic_json_add_host(JsonBuilder *b, const IcHostInfo *host);
+/* The `groups --json` document (docs/json/groups.md) as text, streamed
+ * without a JSON tree; and the same document into a builder (tests compare
+ * the two byte for byte after generation). */
+char *ic_inventory_groups_json(const IcInventory *inv);
+void ic_inventory_groups_json_build(const IcInventory *inv, JsonBuilder *b);
 /* Graphviz picture of root buses, bridges, groups and devices. */
 char *ic_inventory_to_dot(const IcInventory *inv);
 

@@ -269,12 +269,10 @@ ic_cmd_groups(IcCli *cli, int argc, char **argv)
   }
   const IcHostInfo *h = ic_inventory_host(inv);
   if (cli->json) {
-    g_autoptr(JsonBuilder) b = ic_json_begin_document("groups", 1);
-    ic_json_add_bool(b, "iommu_enabled", h->iommu_enabled);
-    ic_json_add_int(b, "assignable_groups", h->n_assignable_groups);
-    add_groups_json(b, inv, FALSE);
-    add_ungrouped_json(b, inv, FALSE);
-    return print_json_doc(b);
+    g_autofree char *text = ic_inventory_groups_json(inv);
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    return IC_EXIT_OK;
   }
   if (!h->iommu_enabled)
     printf("no IOMMU groups: the IOMMU is off or absent (see 'iommuctl check')\n");

@@ -10,14 +10,6 @@
 /* ---- JSON ------------------------------------------------------------------ */
 
 static void
-add_hex(JsonBuilder *b, const char *key, guint value, int digits)
-{
-  char buf[16];
-  g_snprintf(buf, sizeof buf, "0x%0*x", digits, value);
-  ic_json_add_string(b, key, buf);
-}
-
-static void
 add_string_array(JsonBuilder *b, const char *key, GPtrArray *strings)
 {
   json_builder_set_member_name(b, key);
@@ -25,6 +17,16 @@ add_string_array(JsonBuilder *b, const char *key, GPtrArray *strings)
   for (guint i = 0; strings && i < strings->len; i++)
     json_builder_add_string_value(b, g_ptr_array_index(strings, i));
   json_builder_end_array(b);
+}
+
+static void
+write_string_array(IcJsonWriter *w, const char *key, GPtrArray *strings)
+{
+  ic_json_writer_member(w, key);
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; strings && i < strings->len; i++)
+    ic_json_writer_string(w, g_ptr_array_index(strings, i));
+  ic_json_writer_end_array(w);
 }
 
 static const char *
@@ -39,150 +41,205 @@ host_use_kind(IcHostUseFlags k)
   return "unknown";
 }
 
-void
-ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
+static void
+write_device(IcJsonWriter *w, const IcPciDevice *d, gboolean details)
 {
   /* the compact form (group listings) is flat: 4096-function hosts make
    * this the bulk of `groups --json` */
-  json_builder_begin_object(b);
-  ic_json_add_string(b, "address", d->name);
-  add_hex(b, "class", d->class_code, 6);
-  add_hex(b, "vendor_id", d->vendor_id, 4);
-  add_hex(b, "device_id", d->device_id, 4);
-  ic_json_add_string_or_null(b, "vendor_name", d->vendor_name);
-  ic_json_add_string_or_null(b, "device_name", d->device_name);
-  ic_json_add_bool(b, "bridge", ic_pci_device_is_bridge(d));
-  ic_json_add_string_or_null(b, "driver", d->driver);
-  json_builder_set_member_name(b, "iommu_group");
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "address", d->name);
+  ic_jw_add_hex(w, "class", d->class_code, 6);
+  ic_jw_add_hex(w, "vendor_id", d->vendor_id, 4);
+  ic_jw_add_hex(w, "device_id", d->device_id, 4);
+  ic_jw_add_string(w, "vendor_name", d->vendor_name);
+  ic_jw_add_string(w, "device_name", d->device_name);
+  ic_jw_add_bool(w, "bridge", ic_pci_device_is_bridge(d));
+  ic_jw_add_string(w, "driver", d->driver);
+  ic_json_writer_member(w, "iommu_group");
   if (d->iommu_group >= 0)
-    json_builder_add_int_value(b, d->iommu_group);
+    ic_json_writer_int(w, d->iommu_group);
   else
-    json_builder_add_null_value(b);
+    ic_json_writer_null(w);
   if (!details) {
-    json_builder_end_object(b);
+    ic_json_writer_end_object(w);
     return;
   }
-  ic_json_add_string_or_null(b, "class_name", d->class_name);
-  json_builder_set_member_name(b, "host_use");
-  json_builder_begin_array(b);
+  ic_jw_add_string(w, "class_name", d->class_name);
+  ic_json_writer_member(w, "host_use");
+  ic_json_writer_begin_array(w);
   for (guint i = 0; i < d->host_uses->len; i++) {
     IcHostUse *u = g_ptr_array_index(d->host_uses, i);
-    json_builder_begin_object(b);
-    ic_json_add_string(b, "kind", host_use_kind(u->kind));
-    ic_json_add_string(b, "detail", u->detail);
-    json_builder_end_object(b);
+    ic_json_writer_begin_object(w);
+    ic_jw_add_string(w, "kind", host_use_kind(u->kind));
+    ic_jw_add_string(w, "detail", u->detail);
+    ic_json_writer_end_object(w);
   }
-  json_builder_end_array(b);
+  ic_json_writer_end_array(w);
   {
-    json_builder_set_member_name(b, "subsystem");
-    json_builder_begin_object(b);
-    add_hex(b, "vendor", d->subsys_vendor_id, 4);
-    add_hex(b, "device", d->subsys_device_id, 4);
-    ic_json_add_string_or_null(b, "name", d->subsys_name);
-    json_builder_end_object(b);
+    ic_json_writer_member(w, "subsystem");
+    ic_json_writer_begin_object(w);
+    ic_jw_add_hex(w, "vendor", d->subsys_vendor_id, 4);
+    ic_jw_add_hex(w, "device", d->subsys_device_id, 4);
+    ic_jw_add_string(w, "name", d->subsys_name);
+    ic_json_writer_end_object(w);
     if (d->revision >= 0) {
-      add_hex(b, "revision", (guint) d->revision, 2);
+      ic_jw_add_hex(w, "revision", (guint) d->revision, 2);
     } else {
-      json_builder_set_member_name(b, "revision");
-      json_builder_add_null_value(b);
+      ic_json_writer_member(w, "revision");
+      ic_json_writer_null(w);
     }
-    ic_json_add_string_or_null(b, "header_type", d->header_type == IC_HEADER_UNKNOWN ? NULL
+    ic_jw_add_string(w, "header_type", d->header_type == IC_HEADER_UNKNOWN ? NULL
                                                   : ic_header_type_to_string(d->header_type));
-    ic_json_add_bool(b, "multifunction", d->multifunction);
-    ic_json_add_string_or_null(b, "pcie_type", d->config_readable ? ic_pcie_type_to_string(d->pcie_type) : NULL);
-    ic_json_add_string_or_null(b, "root_bus", d->root_bus);
-    ic_json_add_string_or_null(b, "parent", d->parent ? d->parent->name : NULL);
-    json_builder_set_member_name(b, "parent_chain");
-    json_builder_begin_array(b);
+    ic_jw_add_bool(w, "multifunction", d->multifunction);
+    ic_jw_add_string(w, "pcie_type", d->config_readable ? ic_pcie_type_to_string(d->pcie_type) : NULL);
+    ic_jw_add_string(w, "root_bus", d->root_bus);
+    ic_jw_add_string(w, "parent", d->parent ? d->parent->name : NULL);
+    ic_json_writer_member(w, "parent_chain");
+    ic_json_writer_begin_array(w);
     int guard = 0;
     for (const IcPciDevice *p = d->parent; p && guard < 64; p = p->parent, guard++)
-      json_builder_add_string_value(b, p->name);
-    json_builder_end_array(b);
-    ic_json_add_string_or_null(b, "driver_override", d->driver_override);
-    ic_json_add_string_or_null(b, "modalias", d->modalias);
-    ic_json_add_int(b, "numa_node", d->numa_node);
-    ic_json_add_bool(b, "boot_vga", d->boot_vga);
-    json_builder_set_member_name(b, "reset");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "methods");
+      ic_json_writer_string(w, p->name);
+    ic_json_writer_end_array(w);
+    ic_jw_add_string(w, "driver_override", d->driver_override);
+    ic_jw_add_string(w, "modalias", d->modalias);
+    ic_jw_add_int(w, "numa_node", d->numa_node);
+    ic_jw_add_bool(w, "boot_vga", d->boot_vga);
+    ic_json_writer_member(w, "reset");
+    ic_json_writer_begin_object(w);
+    ic_json_writer_member(w, "methods");
     if (d->reset_methods != NULL) {
-      json_builder_begin_array(b);
+      ic_json_writer_begin_array(w);
       for (guint i = 0; d->reset_methods[i]; i++)
         if (*d->reset_methods[i])
-          json_builder_add_string_value(b, d->reset_methods[i]);
-      json_builder_end_array(b);
+          ic_json_writer_string(w, d->reset_methods[i]);
+      ic_json_writer_end_array(w);
     } else {
-      json_builder_add_null_value(b);
+      ic_json_writer_null(w);
     }
-    ic_json_add_bool(b, "flr", (d->reset_caps & IC_RESET_CAP_FLR) != 0);
-    ic_json_add_bool(b, "af_flr", (d->reset_caps & IC_RESET_CAP_AF_FLR) != 0);
-    ic_json_add_bool(b, "pm", (d->reset_caps & IC_RESET_CAP_PM) != 0);
-    json_builder_end_object(b);
-    json_builder_set_member_name(b, "acs");
+    ic_jw_add_bool(w, "flr", (d->reset_caps & IC_RESET_CAP_FLR) != 0);
+    ic_jw_add_bool(w, "af_flr", (d->reset_caps & IC_RESET_CAP_AF_FLR) != 0);
+    ic_jw_add_bool(w, "pm", (d->reset_caps & IC_RESET_CAP_PM) != 0);
+    ic_json_writer_end_object(w);
+    ic_json_writer_member(w, "acs");
     if (d->has_acs) {
-      json_builder_begin_object(b);
-      add_hex(b, "cap", d->acs_cap, 4);
-      add_hex(b, "ctrl", d->acs_ctrl, 4);
-      json_builder_end_object(b);
+      ic_json_writer_begin_object(w);
+      ic_jw_add_hex(w, "cap", d->acs_cap, 4);
+      ic_jw_add_hex(w, "ctrl", d->acs_ctrl, 4);
+      ic_json_writer_end_object(w);
     } else {
-      json_builder_add_null_value(b);
+      ic_json_writer_null(w);
     }
-    json_builder_set_member_name(b, "sriov");
+    ic_json_writer_member(w, "sriov");
     if (d->sriov_capable) {
-      json_builder_begin_object(b);
-      ic_json_add_int(b, "totalvfs", d->sriov_totalvfs);
-      ic_json_add_int(b, "numvfs", d->sriov_numvfs);
-      json_builder_set_member_name(b, "vfs");
-      json_builder_begin_array(b);
+      ic_json_writer_begin_object(w);
+      ic_jw_add_int(w, "totalvfs", d->sriov_totalvfs);
+      ic_jw_add_int(w, "numvfs", d->sriov_numvfs);
+      ic_json_writer_member(w, "vfs");
+      ic_json_writer_begin_array(w);
       for (guint i = 0; i < d->virtfns->len; i++)
-        json_builder_add_string_value(b, ((IcPciDevice *) g_ptr_array_index(d->virtfns, i))->name);
-      json_builder_end_array(b);
-      json_builder_end_object(b);
+        ic_json_writer_string(w, ((IcPciDevice *) g_ptr_array_index(d->virtfns, i))->name);
+      ic_json_writer_end_array(w);
+      ic_json_writer_end_object(w);
     } else {
-      json_builder_add_null_value(b);
+      ic_json_writer_null(w);
     }
-    ic_json_add_string_or_null(b, "physfn", d->physfn ? d->physfn->name : NULL);
-    ic_json_add_bool(b, "holds_root_fs", d->holds_root_fs);
+    ic_jw_add_string(w, "physfn", d->physfn ? d->physfn->name : NULL);
+    ic_jw_add_bool(w, "holds_root_fs", d->holds_root_fs);
   }
-  add_string_array(b, "notes", d->notes);
-  json_builder_end_object(b);
+  write_string_array(w, "notes", d->notes);
+  ic_json_writer_end_object(w);
+}
+
+static void
+write_group(IcJsonWriter *w, const IcIommuGroup *g, gboolean details)
+{
+  ic_json_writer_begin_object(w);
+  ic_jw_add_int(w, "number", g->number);
+  ic_jw_add_string(w, "type", g->type);
+  ic_jw_add_string(w, "verdict", ic_group_verdict_to_id(g->verdict));
+  ic_json_writer_member(w, "reasons");
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; i < g->reasons->len; i++) {
+    IcGroupReason *r = g_ptr_array_index(g->reasons, i);
+    ic_json_writer_begin_object(w);
+    ic_jw_add_string(w, "kind", ic_group_verdict_to_id(r->kind));
+    ic_jw_add_string(w, "device", r->device ? r->device->name : NULL);
+    ic_jw_add_string(w, "text", r->text);
+    ic_json_writer_end_object(w);
+  }
+  ic_json_writer_end_array(w);
+  ic_json_writer_member(w, "members");
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; i < g->members->len; i++)
+    write_device(w, g_ptr_array_index(g->members, i), details);
+  ic_json_writer_end_array(w);
+  if (details) {
+    ic_json_writer_member(w, "reserved_regions");
+    if (g->reserved_regions) {
+      ic_json_writer_begin_array(w);
+      for (guint i = 0; g->reserved_regions[i]; i++)
+        ic_json_writer_string(w, g->reserved_regions[i]);
+      ic_json_writer_end_array(w);
+    } else {
+      ic_json_writer_null(w);
+    }
+  }
+  ic_json_writer_end_object(w);
+}
+
+void
+ic_json_add_device(JsonBuilder *b, const IcPciDevice *d, gboolean details)
+{
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_builder(b);
+  write_device(w, d, details);
 }
 
 void
 ic_json_add_group(JsonBuilder *b, const IcIommuGroup *g, gboolean details)
 {
-  json_builder_begin_object(b);
-  ic_json_add_int(b, "number", g->number);
-  ic_json_add_string_or_null(b, "type", g->type);
-  ic_json_add_string(b, "verdict", ic_group_verdict_to_id(g->verdict));
-  json_builder_set_member_name(b, "reasons");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < g->reasons->len; i++) {
-    IcGroupReason *r = g_ptr_array_index(g->reasons, i);
-    json_builder_begin_object(b);
-    ic_json_add_string(b, "kind", ic_group_verdict_to_id(r->kind));
-    ic_json_add_string_or_null(b, "device", r->device ? r->device->name : NULL);
-    ic_json_add_string(b, "text", r->text);
-    json_builder_end_object(b);
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_builder(b);
+  write_group(w, g, details);
+}
+
+/* The groups document (docs/json/groups.md), streamed: on a 4096-function
+ * host a json-glib tree of it costs several times the scan. */
+static void
+write_groups_document(IcJsonWriter *w, const IcInventory *inv)
+{
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "schema", "iommuctl.groups");
+  ic_jw_add_int(w, "version", 1);
+  ic_jw_add_bool(w, "iommu_enabled", inv->host.iommu_enabled);
+  ic_jw_add_int(w, "assignable_groups", inv->host.n_assignable_groups);
+  ic_json_writer_member(w, "groups");
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; i < inv->groups->len; i++)
+    write_group(w, g_ptr_array_index(inv->groups, i), FALSE);
+  ic_json_writer_end_array(w);
+  ic_json_writer_member(w, "ungrouped");
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; i < inv->devices->len; i++) {
+    const IcPciDevice *d = g_ptr_array_index(inv->devices, i);
+    if (d->iommu_group < 0)
+      write_device(w, d, FALSE);
   }
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "members");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < g->members->len; i++)
-    ic_json_add_device(b, g_ptr_array_index(g->members, i), details);
-  json_builder_end_array(b);
-  if (details) {
-    json_builder_set_member_name(b, "reserved_regions");
-    if (g->reserved_regions) {
-      json_builder_begin_array(b);
-      for (guint i = 0; g->reserved_regions[i]; i++)
-        json_builder_add_string_value(b, g->reserved_regions[i]);
-      json_builder_end_array(b);
-    } else {
-      json_builder_add_null_value(b);
-    }
-  }
-  json_builder_end_object(b);
+  ic_json_writer_end_array(w);
+  ic_json_writer_end_object(w);
+}
+
+char *
+ic_inventory_groups_json(const IcInventory *inv)
+{
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_stream();
+  write_groups_document(w, inv);
+  return ic_json_writer_steal_text(w, NULL);
+}
+
+void
+ic_inventory_groups_json_build(const IcInventory *inv, JsonBuilder *b)
+{
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_builder(b);
+  write_groups_document(w, inv);
 }
 
 static void

@@ -60,6 +60,32 @@ void ic_json_add_int(JsonBuilder *b, const char *key, gint64 value);
 void ic_json_add_bool(JsonBuilder *b, const char *key, gboolean value);
 void ic_json_add_double(JsonBuilder *b, const char *key, gdouble value);
 
+/* One emitting API over two backends (src/util/json-writer.c): a
+ * JsonBuilder, or pretty text in json-glib's generator format, streamed
+ * without a tree, for listings of thousands of devices. */
+typedef struct IcJsonWriter IcJsonWriter;
+IcJsonWriter *ic_json_writer_new_builder(JsonBuilder *builder);
+IcJsonWriter *ic_json_writer_new_stream(void);
+void ic_json_writer_free(IcJsonWriter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcJsonWriter, ic_json_writer_free)
+/* The streamed text, once every object and array is closed. */
+char *ic_json_writer_steal_text(IcJsonWriter *w, gsize *len);
+void ic_json_writer_begin_object(IcJsonWriter *w);
+void ic_json_writer_end_object(IcJsonWriter *w);
+void ic_json_writer_begin_array(IcJsonWriter *w);
+void ic_json_writer_end_array(IcJsonWriter *w);
+void ic_json_writer_member(IcJsonWriter *w, const char *key);
+/* NULL writes null. */
+void ic_json_writer_string(IcJsonWriter *w, const char *value);
+void ic_json_writer_int(IcJsonWriter *w, gint64 value);
+void ic_json_writer_bool(IcJsonWriter *w, gboolean value);
+void ic_json_writer_null(IcJsonWriter *w);
+/* key + value in one call; a NULL string writes null */
+void ic_jw_add_string(IcJsonWriter *w, const char *key, const char *value);
+void ic_jw_add_int(IcJsonWriter *w, const char *key, gint64 value);
+void ic_jw_add_bool(IcJsonWriter *w, const char *key, gboolean value);
+void ic_jw_add_hex(IcJsonWriter *w, const char *key, guint value, int digits);
+
 /* ---- reading untrusted JSON ---------------------------------------------- */
 
 /* json-glib's typed getters raise a GLib critical when a member has another

@@ -130,6 +130,23 @@ test_check_items(void)
   g_assert_null(ic_inventory_device(inv, 0)->vendor_name); /* NO_NAMES */
 }
 
+/* groups --json is streamed without a json-glib tree; the same document
+ * through a JsonBuilder and json-glib's generator must be the same bytes. */
+static void
+test_groups_json_stream(void)
+{
+  g_autoptr(IcContext) ctx = fixture_context();
+  g_autoptr(IcInventory) inv = NULL;
+  g_assert_true(ic_inventory_load(ctx, IC_INVENTORY_DEFAULT, &inv, NULL));
+  g_autofree char *streamed = ic_inventory_groups_json(inv);
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  ic_inventory_groups_json_build(inv, b);
+  g_autoptr(JsonNode) root = json_builder_get_root(b);
+  g_autofree char *generated = ic_json_to_string(root, TRUE);
+  g_assert_cmpstr(streamed, ==, generated);
+  g_assert_nonnull(strstr(streamed, "\"verdict\" : \"host-in-use\""));
+}
+
 static IcPciDevice *
 blank_device(void)
 {
@@ -184,6 +201,7 @@ main(int argc, char **argv)
   build_fixture();
   g_test_add_func("/host/inventory", test_inventory);
   g_test_add_func("/host/check", test_check_items);
+  g_test_add_func("/host/groups-json-stream", test_groups_json_stream);
   g_test_add_func("/host/config-hostile", test_config_hostile);
   return g_test_run();
 }
