@@ -144,7 +144,8 @@ interfaces_with_addresses(IcInventory *inv)
   g_autofree char *text = NULL;
   if (ic_read_file(route_path, 4 << 20, &text, NULL, NULL)) {
     g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (guint i = 1; lines[i]; i++) {
+    /* the first line is the column header; an empty file has no lines */
+    for (guint i = 1; lines[0] != NULL && lines[i]; i++) {
       char iface[64], dest[16];
       if (sscanf(lines[i], "%63s %15s", iface, dest) != 2)
         continue;
