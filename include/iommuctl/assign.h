@@ -57,6 +57,15 @@ typedef struct {
 IcAssignPlan *ic_assign_plan_new(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs,
                                  const char *driver, GError **error);
 void ic_assign_plan_free(IcAssignPlan *plan);
+/* Whether `detach` moves this member: a DETACH, or with force a BLOCKED
+ * member that does not hold the root filesystem.  The one rule both
+ * `detach --force` and the `plan --force` preview follow. */
+gboolean ic_assign_member_moves(const IcAssignMember *member, gboolean force);
+/* Turn the plan into what `detach --force` will do: members that move under
+ * force become DETACH with the reason "forced: <why it was blocked>"; counts,
+ * `executable` and `vfio_node_will_appear` follow.  Only members holding the
+ * root filesystem stay BLOCKED. */
+void ic_assign_plan_force(IcAssignPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcAssignPlan, ic_assign_plan_free)
 
 /* ---- operations ---------------------------------------------------------- */

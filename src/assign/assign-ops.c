@@ -113,9 +113,7 @@ moves_from_plan(const IcAssignPlan *plan, gboolean force)
     const IcAssignGroup *g = plan->groups->pdata[k];
     for (guint i = 0; i < g->members->len; i++) {
       const IcAssignMember *m = g->members->pdata[i];
-      gboolean go = m->action == IC_ASSIGN_DETACH ||
-                    (m->action == IC_ASSIGN_BLOCKED && force && !m->holds_root);
-      if (go)
+      if (ic_assign_member_moves(m, force))
         g_ptr_array_add(moves, ic_as_move_new(m->name, g->number, m->driver, m->driver_override,
                                               m->target_driver, m->target_driver));
     }

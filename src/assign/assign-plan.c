@@ -304,3 +304,34 @@ ic_assign_plan_new(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const 
   }
   return g_steal_pointer(&plan);
 }
+
+gboolean
+ic_assign_member_moves(const IcAssignMember *m, gboolean force)
+{
+  return m->action == IC_ASSIGN_DETACH || (force && m->action == IC_ASSIGN_BLOCKED && !m->holds_root);
+}
+
+void
+ic_assign_plan_force(IcAssignPlan *plan)
+{
+  plan->n_detach = plan->n_blocked = 0;
+  for (guint k = 0; k < plan->groups->len; k++) {
+    IcAssignGroup *g = plan->groups->pdata[k];
+    gboolean on_vfio = FALSE, blocked = FALSE;
+    for (guint i = 0; i < g->members->len; i++) {
+      IcAssignMember *m = g->members->pdata[i];
+      if (m->action == IC_ASSIGN_BLOCKED && ic_assign_member_moves(m, TRUE)) {
+        m->action = IC_ASSIGN_DETACH;
+        char *reason = g_strconcat("forced: ", m->reason, NULL);
+        g_free(m->reason);
+        m->reason = reason;
+      }
+      plan->n_detach += m->action == IC_ASSIGN_DETACH;
+      plan->n_blocked += m->action == IC_ASSIGN_BLOCKED;
+      blocked |= m->action == IC_ASSIGN_BLOCKED;
+      on_vfio |= m->action == IC_ASSIGN_DETACH || (m->action == IC_ASSIGN_KEEP && m->target_driver);
+    }
+    g->vfio_node_will_appear = on_vfio && !blocked;
+  }
+  plan->executable = plan->n_blocked == 0;
+}

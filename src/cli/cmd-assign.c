@@ -51,10 +51,11 @@ parse_addrs(IcCli *cli, int argc, char **argv, GArray *out, int *status)
 /* ---- plan ------------------------------------------------------------------ */
 
 static void
-plan_json(const IcAssignPlan *plan)
+plan_json(const IcAssignPlan *plan, gboolean forced)
 {
   g_autoptr(JsonBuilder) b = ic_json_begin_document("assign-plan", 1);
   ic_json_add_bool(b, "executable", plan->executable);
+  ic_json_add_bool(b, "forced", forced);
   json_builder_set_member_name(b, "groups");
   json_builder_begin_array(b);
   for (guint k = 0; k < plan->groups->len; k++) {
@@ -129,17 +130,20 @@ plan_text(const IcCli *cli, const IcAssignPlan *plan)
     printf("plan: executable, %u device(s) to detach (* = requested)\n", plan->n_detach);
   else
     printf("plan: %sBLOCKED%s by %u member(s) the host uses; 'detach --force' overrides "
-           "(never for the root filesystem)\n", ic_color(c, IC_COLOR_RED), ic_color(c, IC_COLOR_RESET),
-           plan->n_blocked);
+           "(never for the root filesystem; 'plan --force' previews it)\n", ic_color(c, IC_COLOR_RED),
+           ic_color(c, IC_COLOR_RESET), plan->n_blocked);
 }
 
 int
 ic_cmd_plan(IcCli *cli, int argc, char **argv)
 {
   g_autofree char *driver = NULL;
+  gboolean force = FALSE;
   GOptionEntry entries[] = {
     {"driver", 0, 0, G_OPTION_ARG_STRING, &driver,
      "Target driver (default: vfio-pci or the vfio variant driver modules.alias names)", "NAME"},
+    {"force", 0, 0, G_OPTION_ARG_NONE, &force,
+     "Preview 'detach --force': blocked members move too (marked 'forced:'), except the root filesystem's", NULL},
     {NULL},
   };
   int status;
@@ -157,8 +161,10 @@ ic_cmd_plan(IcCli *cli, int argc, char **argv)
                                                     driver, &error);
   if (plan == NULL)
     return ic_cli_fail(cli, g_steal_pointer(&error));
+  if (force)
+    ic_assign_plan_force(plan);
   if (cli->json)
-    plan_json(plan);
+    plan_json(plan, force);
   else
     plan_text(cli, plan);
   return plan->executable ? IC_EXIT_OK : IC_EXIT_NEGATIVE;

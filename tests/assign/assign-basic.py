@@ -4,6 +4,7 @@
 kernel: verdicts, exact restore, preconditions (not root, no IOMMU, no
 vfio-pci, read-only sysfs), the lock, rollback reporting, pending ops."""
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -65,8 +66,13 @@ c.ok(p.returncode == 1 and "blocked" in p.stderr and "eth0" in p.stderr, "detach
 p = sk.run(root, "detach", "00:1f.2", "--force")
 c.ok(p.returncode == 1 and "even with --force" in p.stderr, "detach --force of the root disk is refused", p.stderr)
 c.ok(sk.state_of(root) == before, "refused detaches changed nothing")
+p = sk.run(root, "plan", "--json", "--force", "00:05.0")
+preview = [m["address"] for g in json.loads(p.stdout)["groups"] for m in g["members"] if m["action"] == "detach"]
+c.ok(p.returncode == 0 and "0000:00:05.0" in preview, "plan --force previews taking the NIC", p.stdout)
 p = sk.run(root, "detach", "00:05.0", "--force")
 c.ok(p.returncode == 0 and sk.driver(root, "0000:00:05.0") == "vfio-pci", "detach --force takes the NIC", p.stderr)
+moved = [a for a in sk.state_of(root) if sk.driver(root, a) == "vfio-pci" and before.get(a, (None,))[0] != "vfio-pci"]
+c.ok(sorted(moved) == sorted(preview), "detach --force moved exactly what plan --force previewed", "%s vs %s" % (moved, preview))
 sk.run(root, "reattach", "00:05.0", check=0)
 c.ok(sk.state_of(root) == before, "and reattach gives it back to e1000e")
 

@@ -52,9 +52,17 @@ expect(m, "0000:0a:00.0", "blocked", "boot VGA device carries the VGA text conso
 expect(m, "0000:0a:00.0", "blocked", "nvidia driver hangs on unbind", "workstation")
 expect(m, "0000:0a:00.1", "detach", "endpoint on host driver snd_hda_intel", "workstation")
 c.ok(m["0000:0a:00.0"]["reset_method"] == "pm", "workstation: the GPU's reset is pm (reset_method)")
+p, doc, m = plan(ws, "0a:00.1", "--force")
+c.ok(p.returncode == 0 and doc["forced"] and doc["executable"] and doc["groups"][0]["vfio_node_will_appear"],
+     "workstation: plan --force previews detach --force of the GPU group (exit 0, node appears)", p.stdout + p.stderr)
+expect(m, "0000:0a:00.0", "detach", "forced: the host uses it: boot VGA device", "workstation --force")
+expect(m, "0000:0a:00.1", "detach", "endpoint on host driver snd_hda_intel", "workstation --force")
 p, doc, m = plan(ws, "01:00.0")
 expect(m, "0000:01:00.0", "blocked", "/ (ext4) is mounted from nvme0n1p2", "workstation")
 c.ok(m["0000:01:00.0"]["holds_root"], "workstation: the root NVMe holds the root filesystem")
+p, doc, m = plan(ws, "01:00.0", "--force")
+c.ok(p.returncode == 1 and doc["forced"] and not doc["executable"], "workstation: plan --force still blocked by the root disk")
+expect(m, "0000:01:00.0", "blocked", "/ (ext4) is mounted from nvme0n1p2", "workstation --force")
 p, doc, m = plan(ws, "0c:00.0")
 expect(m, "0000:0c:00.0", "blocked", "network interface enp12s0 is up with the default route", "workstation")
 
