@@ -272,7 +272,9 @@ read_uevent(IcPciDevice *dev, const DevDir *dir)
     *eq = '\0';
     const char *val = eq + 1;
     guint64 v;
+    /* a key given twice: the last one wins, as in the kernel's own parsers */
     if (strcmp(line, "DRIVER") == 0 && *val) {
+      g_free(dev->driver);
       dev->driver = g_strdup(val);
     } else if (strcmp(line, "PCI_CLASS") == 0) {
       if (ic_parse_uint64(val, 16, 0xffffff, &v)) {
@@ -290,6 +292,7 @@ read_uevent(IcPciDevice *dev, const DevDir *dir)
       if (!parse_hex16_pair(val, &dev->subsys_vendor_id, &dev->subsys_device_id))
         ic_pci_device_note(dev, "%s/%s: PCI_SUBSYS_ID=%s is not vendor:device", dir->base, display_path(dir, path, disp, sizeof disp), val);
     } else if (strcmp(line, "MODALIAS") == 0 && *val) {
+      g_free(dev->modalias);
       dev->modalias = g_strdup(val);
     }
   }
