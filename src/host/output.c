@@ -10,16 +10,6 @@
 /* ---- JSON ------------------------------------------------------------------ */
 
 static void
-add_string_array(JsonBuilder *b, const char *key, GPtrArray *strings)
-{
-  json_builder_set_member_name(b, key);
-  json_builder_begin_array(b);
-  for (guint i = 0; strings && i < strings->len; i++)
-    json_builder_add_string_value(b, g_ptr_array_index(strings, i));
-  json_builder_end_array(b);
-}
-
-static void
 write_string_array(IcJsonWriter *w, const char *key, GPtrArray *strings)
 {
   ic_json_writer_member(w, key);
@@ -243,81 +233,88 @@ ic_inventory_groups_json_build(const IcInventory *inv, JsonBuilder *b)
 }
 
 static void
-add_bool_or_null(JsonBuilder *b, const char *key, int v)
+write_bool_or_null(IcJsonWriter *w, const char *key, int v)
 {
-  json_builder_set_member_name(b, key);
+  ic_json_writer_member(w, key);
   if (v < 0)
-    json_builder_add_null_value(b);
+    ic_json_writer_null(w);
   else
-    json_builder_add_boolean_value(b, v != 0);
+    ic_json_writer_bool(w, v != 0);
+}
+
+static void
+write_host(IcJsonWriter *w, const IcHostInfo *h)
+{
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "kernel_release", h->kernel_release);
+  ic_jw_add_string(w, "arch", h->arch);
+  ic_jw_add_string(w, "cmdline", h->cmdline);
+  ic_json_writer_member(w, "firmware");
+  ic_json_writer_begin_object(w);
+  write_bool_or_null(w, "dmar", h->acpi_dmar);
+  write_bool_or_null(w, "ivrs", h->acpi_ivrs);
+  write_bool_or_null(w, "iort", h->acpi_iort);
+  ic_json_writer_end_object(w);
+  ic_json_writer_member(w, "iommu");
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "vendor", h->iommu_vendor);
+  write_bool_or_null(w, "enabled", h->iommu_enabled);
+  write_string_array(w, "units", h->iommu_units);
+  ic_jw_add_int(w, "groups", h->n_groups);
+  ic_jw_add_int(w, "assignable_groups", h->n_assignable_groups);
+  ic_jw_add_string(w, "default_domain_type", h->default_domain_type);
+  write_bool_or_null(w, "interrupt_remapping", h->interrupt_remapping);
+  ic_json_writer_member(w, "address_width");
+  if (h->address_width)
+    ic_json_writer_int(w, h->address_width);
+  else
+    ic_json_writer_null(w);
+  ic_jw_add_string(w, "address_width_source", h->address_width_source);
+  ic_json_writer_end_object(w);
+  ic_json_writer_member(w, "vfio");
+  ic_json_writer_begin_object(w);
+  write_bool_or_null(w, "vfio_module", h->vfio_available);
+  write_bool_or_null(w, "vfio_pci_module", h->vfio_pci_available);
+  write_bool_or_null(w, "vfio_builtin", h->vfio_builtin);
+  write_bool_or_null(w, "vfio_pci_builtin", h->vfio_pci_builtin);
+  write_bool_or_null(w, "dev_vfio", h->dev_vfio);
+  write_bool_or_null(w, "dev_iommu", h->dev_iommu);
+  ic_json_writer_end_object(w);
+  ic_json_writer_member(w, "cmdline_flags");
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "intel_iommu", h->cmdline_intel_iommu);
+  ic_jw_add_string(w, "amd_iommu", h->cmdline_amd_iommu);
+  ic_jw_add_string(w, "iommu", h->cmdline_iommu);
+  ic_jw_add_string(w, "intremap", h->cmdline_intremap);
+  ic_jw_add_string(w, "pcie_acs_override", h->cmdline_pcie_acs_override);
+  ic_jw_add_string(w, "vfio_iommu_type1.allow_unsafe_interrupts", h->cmdline_allow_unsafe_interrupts);
+  ic_json_writer_end_object(w);
+  ic_json_writer_member(w, "memlock");
+  if (h->memlock_known) {
+    ic_json_writer_begin_object(w);
+    ic_json_writer_member(w, "soft");
+    if (h->memlock_soft == G_MAXUINT64)
+      ic_json_writer_string(w, "unlimited");
+    else
+      ic_json_writer_int(w, (gint64) h->memlock_soft);
+    ic_json_writer_member(w, "hard");
+    if (h->memlock_hard == G_MAXUINT64)
+      ic_json_writer_string(w, "unlimited");
+    else
+      ic_json_writer_int(w, (gint64) h->memlock_hard);
+    ic_json_writer_end_object(w);
+  } else {
+    ic_json_writer_null(w);
+  }
+  write_string_array(w, "notes", h->notes);
+  ic_json_writer_end_object(w);
 }
 
 void
 ic_json_add_host(JsonBuilder *b, const IcHostInfo *h)
 {
-  json_builder_begin_object(b);
-  ic_json_add_string_or_null(b, "kernel_release", h->kernel_release);
-  ic_json_add_string_or_null(b, "arch", h->arch);
-  ic_json_add_string_or_null(b, "cmdline", h->cmdline);
-  json_builder_set_member_name(b, "firmware");
-  json_builder_begin_object(b);
-  add_bool_or_null(b, "dmar", h->acpi_dmar);
-  add_bool_or_null(b, "ivrs", h->acpi_ivrs);
-  add_bool_or_null(b, "iort", h->acpi_iort);
-  json_builder_end_object(b);
-  json_builder_set_member_name(b, "iommu");
-  json_builder_begin_object(b);
-  ic_json_add_string_or_null(b, "vendor", h->iommu_vendor);
-  add_bool_or_null(b, "enabled", h->iommu_enabled);
-  add_string_array(b, "units", h->iommu_units);
-  ic_json_add_int(b, "groups", h->n_groups);
-  ic_json_add_int(b, "assignable_groups", h->n_assignable_groups);
-  ic_json_add_string_or_null(b, "default_domain_type", h->default_domain_type);
-  add_bool_or_null(b, "interrupt_remapping", h->interrupt_remapping);
-  json_builder_set_member_name(b, "address_width");
-  if (h->address_width)
-    json_builder_add_int_value(b, h->address_width);
-  else
-    json_builder_add_null_value(b);
-  ic_json_add_string_or_null(b, "address_width_source", h->address_width_source);
-  json_builder_end_object(b);
-  json_builder_set_member_name(b, "vfio");
-  json_builder_begin_object(b);
-  add_bool_or_null(b, "vfio_module", h->vfio_available);
-  add_bool_or_null(b, "vfio_pci_module", h->vfio_pci_available);
-  add_bool_or_null(b, "vfio_builtin", h->vfio_builtin);
-  add_bool_or_null(b, "vfio_pci_builtin", h->vfio_pci_builtin);
-  add_bool_or_null(b, "dev_vfio", h->dev_vfio);
-  add_bool_or_null(b, "dev_iommu", h->dev_iommu);
-  json_builder_end_object(b);
-  json_builder_set_member_name(b, "cmdline_flags");
-  json_builder_begin_object(b);
-  ic_json_add_string_or_null(b, "intel_iommu", h->cmdline_intel_iommu);
-  ic_json_add_string_or_null(b, "amd_iommu", h->cmdline_amd_iommu);
-  ic_json_add_string_or_null(b, "iommu", h->cmdline_iommu);
-  ic_json_add_string_or_null(b, "intremap", h->cmdline_intremap);
-  ic_json_add_string_or_null(b, "pcie_acs_override", h->cmdline_pcie_acs_override);
-  ic_json_add_string_or_null(b, "vfio_iommu_type1.allow_unsafe_interrupts", h->cmdline_allow_unsafe_interrupts);
-  json_builder_end_object(b);
-  json_builder_set_member_name(b, "memlock");
-  if (h->memlock_known) {
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "soft");
-    if (h->memlock_soft == G_MAXUINT64)
-      json_builder_add_string_value(b, "unlimited");
-    else
-      json_builder_add_int_value(b, (gint64) h->memlock_soft);
-    json_builder_set_member_name(b, "hard");
-    if (h->memlock_hard == G_MAXUINT64)
-      json_builder_add_string_value(b, "unlimited");
-    else
-      json_builder_add_int_value(b, (gint64) h->memlock_hard);
-    json_builder_end_object(b);
-  } else {
-    json_builder_add_null_value(b);
-  }
-  add_string_array(b, "notes", h->notes);
-  json_builder_end_object(b);
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_builder(b);
+  write_host(w, h);
 }
 
 /* ---- nodedev XML -------------------------------------------------------- */
