@@ -257,6 +257,8 @@ char *ic_pci_device_to_nodedev_xml(const IcInventory *inv, const IcPciDevice *de
 void ic_json_add_device(JsonBuilder *b, const IcPciDevice *dev, gboolean details);
 void ic_json_add_group(JsonBuilder *b, const IcIommuGroup *group, gboolean details);
 void ic_json_add_host(JsonBuilder *b, const IcHostInfo *host);
+/* The "groups" and "ungrouped" members of the groups and report documents. */
+void ic_json_add_group_lists(JsonBuilder *b, const IcInventory *inv, gboolean details);
 /* The `groups --json` document (docs/json/groups.md) as text, streamed
  * without a JSON tree; and the same document into a builder (tests compare
  * the two byte for byte after generation). */

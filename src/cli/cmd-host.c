@@ -95,29 +95,6 @@ print_ungrouped(IcCli *cli, const IcInventory *inv)
   }
 }
 
-static void
-add_ungrouped_json(JsonBuilder *b, const IcInventory *inv, gboolean details)
-{
-  json_builder_set_member_name(b, "ungrouped");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < ic_inventory_n_devices(inv); i++) {
-    IcPciDevice *d = ic_inventory_device(inv, i);
-    if (d->iommu_group < 0)
-      ic_json_add_device(b, d, details);
-  }
-  json_builder_end_array(b);
-}
-
-static void
-add_groups_json(JsonBuilder *b, const IcInventory *inv, gboolean details)
-{
-  json_builder_set_member_name(b, "groups");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < ic_inventory_n_groups(inv); i++)
-    ic_json_add_group(b, ic_inventory_group(inv, i), details);
-  json_builder_end_array(b);
-}
-
 static int
 print_json_doc(JsonBuilder *b)
 {
@@ -221,8 +198,7 @@ ic_cmd_report(IcCli *cli, int argc, char **argv)
     json_builder_set_member_name(b, "host");
     ic_json_add_host(b, ic_inventory_host(inv));
     add_checks_json(b, items);
-    add_groups_json(b, inv, TRUE);
-    add_ungrouped_json(b, inv, TRUE);
+    ic_json_add_group_lists(b, inv, TRUE);
     return print_json_doc(b);
   }
   printf("%sHost readiness for PCI assignment: %s%s%s\n", col(cli, IC_COLOR_BOLD),

@@ -191,6 +191,33 @@ ic_json_add_group(JsonBuilder *b, const IcIommuGroup *g, gboolean details)
   write_group(w, g, details);
 }
 
+/* "groups": [...], "ungrouped": [...] members of the groups and report
+ * documents */
+static void
+write_group_lists(IcJsonWriter *w, const IcInventory *inv, gboolean details)
+{
+  ic_json_writer_member(w, "groups");
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; i < inv->groups->len; i++)
+    write_group(w, g_ptr_array_index(inv->groups, i), details);
+  ic_json_writer_end_array(w);
+  ic_json_writer_member(w, "ungrouped");
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; i < inv->devices->len; i++) {
+    const IcPciDevice *d = g_ptr_array_index(inv->devices, i);
+    if (d->iommu_group < 0)
+      write_device(w, d, details);
+  }
+  ic_json_writer_end_array(w);
+}
+
+void
+ic_json_add_group_lists(JsonBuilder *b, const IcInventory *inv, gboolean details)
+{
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_builder(b);
+  write_group_lists(w, inv, details);
+}
+
 /* The groups document (docs/json/groups.md), streamed: on a 4096-function
  * host a json-glib tree of it costs several times the scan. */
 static void
@@ -201,19 +228,7 @@ write_groups_document(IcJsonWriter *w, const IcInventory *inv)
   ic_jw_add_int(w, "version", 1);
   ic_jw_add_bool(w, "iommu_enabled", inv->host.iommu_enabled);
   ic_jw_add_int(w, "assignable_groups", inv->host.n_assignable_groups);
-  ic_json_writer_member(w, "groups");
-  ic_json_writer_begin_array(w);
-  for (guint i = 0; i < inv->groups->len; i++)
-    write_group(w, g_ptr_array_index(inv->groups, i), FALSE);
-  ic_json_writer_end_array(w);
-  ic_json_writer_member(w, "ungrouped");
-  ic_json_writer_begin_array(w);
-  for (guint i = 0; i < inv->devices->len; i++) {
-    const IcPciDevice *d = g_ptr_array_index(inv->devices, i);
-    if (d->iommu_group < 0)
-      write_device(w, d, FALSE);
-  }
-  ic_json_writer_end_array(w);
+  write_group_lists(w, inv, FALSE);
   ic_json_writer_end_object(w);
 }
 
