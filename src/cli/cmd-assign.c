@@ -89,9 +89,7 @@ plan_json(const IcAssignPlan *plan, gboolean forced)
   for (guint i = 0; i < plan->warnings->len; i++)
     json_builder_add_string_value(b, plan->warnings->pdata[i]);
   json_builder_end_array(b);
-  json_builder_end_object(b);
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  ic_json_print(root);
+  ic_json_end_document(b);
 }
 
 static IcColor
@@ -190,9 +188,7 @@ finish_op(IcCli *cli, const char *kind, gboolean ok, IcAssignReport *report, GEr
       json_builder_add_string_value(b, report->lines->pdata[i]);
     json_builder_end_array(b);
     ic_json_add_string_or_null(b, "error", error ? error->message : NULL);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    ic_json_print(root);
+    ic_json_end_document(b);
   } else {
     for (guint i = 0; report != NULL && i < report->lines->len; i++)
       printf("%s\n", (const char *) report->lines->pdata[i]);
@@ -329,9 +325,7 @@ status_json(const IcAssignStatus *st)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  json_builder_end_object(b);
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  ic_json_print(root);
+  ic_json_end_document(b);
 }
 
 static void

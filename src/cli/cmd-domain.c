@@ -217,9 +217,7 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
     ic_json_add_int(jb, "errors", n_err);
     ic_json_add_int(jb, "warnings", n_warn);
     ic_json_add_int(jb, "unreadable", n_bad);
-    json_builder_end_object(jb);
-    g_autoptr(JsonNode) root = json_builder_get_root(jb);
-    ic_json_print(root);
+    ic_json_end_document(jb);
   } else {
     printf("%u file(s): %u error(s), %u warning(s)%s\n", files->len, n_err, n_warn,
            n_bad ? ", some files unreadable" : "");
@@ -398,9 +396,7 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
   if (jb != NULL) {
     json_builder_end_array(jb);
     ic_json_add_int(jb, "files_changed", n_changed_files);
-    json_builder_end_object(jb);
-    g_autoptr(JsonNode) root = json_builder_get_root(jb);
-    ic_json_print(root);
+    ic_json_end_document(jb);
   } else if (m.in_place || m.check) {
     printf("%u file(s), %u %s\n", files->len, n_changed_files, m.check ? "would change" : "changed");
   }
@@ -506,9 +502,7 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
   }
   if (jb != NULL) {
     json_builder_end_array(jb);
-    json_builder_end_object(jb);
-    g_autoptr(JsonNode) root = json_builder_get_root(jb);
-    ic_json_print(root);
+    ic_json_end_document(jb);
   }
   return status;
 }
@@ -605,9 +599,7 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
   status = lint_after_edit(cli, doc, file, 0, jb);
   status = worse(status, emit_result(cli, &m, doc, file));
   if (jb != NULL) {
-    json_builder_end_object(jb);
-    g_autoptr(JsonNode) root = json_builder_get_root(jb);
-    ic_json_print(root);
+    ic_json_end_document(jb);
   }
   return status;
 }
@@ -697,9 +689,7 @@ ic_cmd_domain_memlock(IcCli *cli, int argc, char **argv)
   }
   if (jb != NULL) {
     json_builder_end_array(jb);
-    json_builder_end_object(jb);
-    g_autoptr(JsonNode) root = json_builder_get_root(jb);
-    ic_json_print(root);
+    ic_json_end_document(jb);
   }
   return status;
 }

@@ -98,9 +98,7 @@ print_ungrouped(IcCli *cli, const IcInventory *inv)
 static int
 print_json_doc(JsonBuilder *b)
 {
-  json_builder_end_object(b);
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  ic_json_print(root);
+  ic_json_end_document(b);
   return IC_EXIT_OK;
 }
 

@@ -513,9 +513,7 @@ ic_cmd_place(IcCli *cli, int argc, char **argv)
   }
   if (cli->json) {
     json_builder_end_array(b);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    ic_json_print(root);
+    ic_json_end_document(b);
   }
   if (timing)
     fprintf(stderr, "place: loaded %u hosts in %.1f ms; %u requests filtered in %.3f ms (%.3f ms each)\n",

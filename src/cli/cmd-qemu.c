@@ -175,9 +175,7 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
     add_notes_json(b, build->notes);
     if (verify)
       add_checks_json(b, checks);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    ic_json_print(root);
+    ic_json_end_document(b);
   } else {
     print_notes_text(doc, build->notes);
     g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : ic_qemu_argv_to_lines(build->argv);
@@ -269,9 +267,7 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
     g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-bypass", 1);
     ic_json_add_string_or_null(b, "file", output ? output : argv[1]);
     ic_json_add_bool(b, "changed", TRUE);
-    json_builder_end_object(b);
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    ic_json_print(root);
+    ic_json_end_document(b);
   }
   return IC_EXIT_OK;
 }

@@ -52,6 +52,8 @@ void ic_json_print(JsonNode *node);
 char *ic_json_to_string(JsonNode *node, gboolean pretty);
 /* Start an object {"schema": "iommuctl.<kind>", "version": N, ...}. */
 JsonBuilder *ic_json_begin_document(const char *kind, int version);
+/* Close the document's top-level object and print it (ic_json_print). */
+void ic_json_end_document(JsonBuilder *b);
 /* Add key: string, or null when value is NULL. */
 void ic_json_add_string_or_null(JsonBuilder *b, const char *key, const char *value);
 /* One call per object member, so output code reads as the schema it writes. */

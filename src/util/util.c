@@ -275,6 +275,14 @@ ic_json_print(JsonNode *node)
   fputc('\n', stdout);
 }
 
+void
+ic_json_end_document(JsonBuilder *b)
+{
+  json_builder_end_object(b);
+  g_autoptr(JsonNode) root = json_builder_get_root(b);
+  ic_json_print(root);
+}
+
 JsonBuilder *
 ic_json_begin_document(const char *kind, int version)
 {
