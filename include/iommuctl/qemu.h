@@ -111,7 +111,7 @@ void ic_qemu_argv_add_json(IcQemuArgv *argv, const char *name, JsonObject *value
 IcQemuOpt *ic_qemu_argv_find_id(IcQemuArgv *argv, const char *name, const char *id);
 /* NULL-terminated, binary first, JSON values compact in insertion order. */
 char **ic_qemu_argv_to_strv(const IcQemuArgv *argv);
-/* One option per line (libvirt-argv's format), or one shell-quoted line. */
+/* One option per line (the format of tests/lib/libvirt-oracle argv), or one shell-quoted line. */
 char *ic_qemu_argv_to_lines(const IcQemuArgv *argv);
 char *ic_qemu_argv_to_shell(const IcQemuArgv *argv);
 /* {"binary":..., "options":[{"name":"-device","value":{...}|"text"|null}]} */

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Real kernel: a group of a virtio-net and an e1000e behind a pcie-pci-bridge
-# (guest-run, intel IOMMU).  Boot 1: plan, detach (drivers, /dev/vfio/N),
+# (tests/lib/guest-run, intel IOMMU).  Boot 1: plan, detach (drivers, /dev/vfio/N),
 # reattach (original drivers), kill -9 mid-detach + recover, then a power
 # cut mid-detach with the journal on a virtio-blk ext2 image.  Boot 2: the
 # journal kept the unfinished operation; recover; detach/reattach work.

@@ -1,18 +1,19 @@
 #!/bin/sh
-# lint's verdicts against real libvirt 9.0 (../shared/tools/libvirt-argv:
+# lint's verdicts against real libvirt 9.0 (tests/lib/libvirt-oracle argv:
 # exit 0 accepted, 1 rejected).  Two checks per case:
 #  1. our libvirt-origin errors (LVnnn) <=> libvirt rejects — no exceptions;
 #  2. any error of ours <=> libvirt rejects, except the cases listed in
 #     oracle-disagreements.txt (rules libvirt lacks; see docs/domain.md).
 set -u
-: "${IOMMUCTL:?}" "${IOMMUCTL_SRCDIR:?}" "${IOMMUCTL_SHARED_DIR:?}"
-argv_tool="$IOMMUCTL_SHARED_DIR/tools/libvirt-argv"
+: "${IOMMUCTL:?}" "${IOMMUCTL_SRCDIR:?}"
+oracle="$IOMMUCTL_SRCDIR/tests/lib/libvirt-oracle"
 here="$IOMMUCTL_SRCDIR/tests/domain"
-if [ ! -x "$argv_tool" ] || ! command -v virsh >/dev/null; then
-  echo "libvirt oracle not available ($argv_tool, virsh)"
+if ! "$oracle" start >/dev/null 2>/tmp/ic-oracle-err.$$; then
+  echo "libvirt oracle not available: $(cat /tmp/ic-oracle-err.$$)"; rm -f /tmp/ic-oracle-err.$$
   [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ] && { echo "1..0 # SKIP no libvirt oracle"; exit 0; }
   exit 1
 fi
+rm -f /tmp/ic-oracle-err.$$
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # a few edited documents too: what viommu and protect write must be accepted
 "$IOMMUCTL" domain viommu --model intel --host-aw-bits 39 "$here/corpus/x86-q35-gpu.xml" > "$tmp/edit-viommu-intel.xml" 2>/dev/null
@@ -27,9 +28,9 @@ n=0; fails=0; agree=0
 for f in "$here"/lint-cases/LV*.xml "$here"/lint-cases/QM*.xml "$here"/lint-cases/IC00[12]-*.xml \
          "$here/corpus/x86-q35-gpu.xml" "$here/corpus/aarch64-virt.xml" "$here/corpus/big-200-devices.xml" "$tmp"/edit-*.xml; do
   base=$(basename "$f")
-  "$argv_tool" "$f" >/dev/null 2>"$tmp/err"; lv=$?
+  "$oracle" argv "$f" >/dev/null 2>"$tmp/err"; lv=$?
   if [ $lv -gt 1 ]; then
-    n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $base: libvirt-argv failed to run (exit $lv): $(tail -1 "$tmp/err")"; continue
+    n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $base: the libvirt oracle failed to run (exit $lv): $(tail -1 "$tmp/err")"; continue
   fi
   "$IOMMUCTL" domain lint --host-aw-bits 39 --json "$f" > "$tmp/lint.json"
   verdicts=$(python3 -c '

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Capture a real sysfs tree with `iommuctl snapshot` inside a guest booted by
-# guest-run (intel-iommu, pxb-pcie + root ports, multifunction slots, a
+# tests/lib/guest-run (intel-iommu, pxb-pcie + root ports, multifunction slots, a
 # pcie-pci-bridge) and unpack it into DEST (default: the committed fixture
 # tests/fixtures/host-guest-intel-pxb).
 # Usage: IOMMUCTL=build/src/cli/iommuctl tests/host/capture-guest.sh [DEST]

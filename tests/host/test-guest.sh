@@ -1,5 +1,5 @@
 #!/bin/sh
-# Suite 'guest': iommuctl inside a real Linux guest (guest-run, intel-iommu,
+# Suite 'guest': iommuctl inside a real Linux guest (tests/lib/guest-run, intel-iommu,
 # pxb-pcie + root ports, multifunction slots, a pcie-pci-bridge).  One boot:
 #  - report/groups/check/show --xml on the live sysfs;
 #  - snapshot, then report --sysfs-root on the snapshot equals the live report;
@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 IC_GUEST_TMP=$tmp/bundle
 export IC_GUEST_TMP
 cat > "$tmp/guest.sh" <<'GUEST'
-. /etc/guest-run/lib.sh
+. /etc/ic-guest/lib.sh
 IC=/opt/ic/iommuctl
 mark() { echo "@@$1@@"; }
 mark REPORT; $IC report --json; mark END
@@ -27,13 +27,13 @@ mark XML03; $IC show 03:00.1 --xml; mark END
 $IC snapshot /tmp/snap >/dev/null
 mark SNAPREPORT; $IC report --json --sysfs-root /tmp/snap; mark END
 mark TEXT; $IC report --no-color; mark END
-gr_bind 0000:01:00.0 vfio-pci
-gr_bind 0000:03:00.0 vfio-pci
+ig_bind 0000:01:00.0 vfio-pci
+ig_bind 0000:03:00.0 vfio-pci
 mark AFTER; $IC groups --json; mark END
 mark DEVVFIO; ls /dev/vfio; mark END
 mark BADADDR; $IC show 0000:zz:00.0 2>&1; echo "rc=$?"; mark END
-gr_bind 0000:01:00.0 ""
-gr_bind 0000:03:00.0 ""
+ig_bind 0000:01:00.0 ""
+ig_bind 0000:03:00.0 ""
 GUEST
 # shellcheck disable=SC2046
 ic_guest_run -s "$tmp/guest.sh" -- $(cat "$src/tests/host/guest-topology.args") > "$tmp/out" 2> "$tmp/err" || {

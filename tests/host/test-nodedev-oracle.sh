@@ -2,20 +2,16 @@
 # Suite 'oracle': `iommuctl show ADDR --xml` against real libvirt's
 # `virsh nodedev-dumpxml pci_...` for every PCI device of this machine,
 # compared element by element and attribute by attribute (quoting style
-# aside).  Needs root and the private libvirtd of libvirt-oracle-start.
+# aside).  Needs root and the private libvirtd of tests/lib/libvirt-oracle.
 set -eu
-: "${IOMMUCTL:?}" "${IOMMUCTL_SHARED_DIR:?}"
+: "${IOMMUCTL:?}" "${IOMMUCTL_SRCDIR:?}"
 fail_or_skip() {
   if [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ]; then echo "SKIP: $*" >&2; exit 77; fi
   echo "FAIL: $* (set IOMMUCTL_ALLOW_SKIP=1 to skip outside CI)" >&2
   exit 1
 }
-command -v virsh >/dev/null 2>&1 || fail_or_skip "virsh is not installed"
-start=$IOMMUCTL_SHARED_DIR/tools/libvirt-oracle-start
-[ -x "$start" ] || fail_or_skip "libvirt-oracle-start not found"
-uri_line=$("$start" 2>/dev/null | grep -o "export LIBVIRT_DEFAULT_URI=.*" | head -1) || true
-[ -n "$uri_line" ] || fail_or_skip "the libvirt oracle did not start"
-eval "$uri_line"
+command -v virsh >/dev/null 2>&1 || fail_or_skip "virsh is not installed (apt-get install libvirt-clients)"
+LIBVIRT_DEFAULT_URI=$("$IOMMUCTL_SRCDIR/tests/lib/libvirt-oracle" start) || fail_or_skip "the libvirt oracle did not start"
 export LIBVIRT_DEFAULT_URI
 exec python3 - <<'PY'
 import os, subprocess, sys, xml.etree.ElementTree as ET

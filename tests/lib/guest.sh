@@ -1,21 +1,22 @@
 # shellcheck shell=sh
 # Helpers for tests that run iommuctl inside a real Linux guest booted by the
-# workplace harness (guest-run).  Source this file from a test script.
+# project's harness (tests/lib/guest-run).  Source this file from a test script.
 #
-#   ic_guest_require            fail (exit 1) when guest-run or QEMU is missing,
-#                               unless IOMMUCTL_ALLOW_SKIP=1 (then exit 77)
+#   ic_guest_require            fail (exit 1) when QEMU, a kernel or busybox is
+#                               missing, naming the package; exit 77 instead
+#                               when IOMMUCTL_ALLOW_SKIP=1
 #   ic_guest_bundle DIR         copy $IOMMUCTL, every shared library it needs,
 #                               the dynamic loader and pci.ids into DIR; the
 #                               guest then runs /opt/ic/iommuctl (a wrapper)
-#   ic_guest_run ARGS...        guest-run with the bundle added at /opt/ic
+#   ic_guest_run ARGS...        tests/lib/guest-run with the bundle added at /opt/ic
 #                               (builds it once per test in $IC_GUEST_TMP)
 #
 # The guest is busybox only: the bundle is what makes a dynamically linked
 # iommuctl (GLib, libxml2, libpci, SQLite, json-glib) run there unchanged.
 
 : "${IOMMUCTL:?IOMMUCTL must point at the iommuctl binary}"
-: "${IOMMUCTL_SHARED_DIR:=/work/shared}"
-IC_GUEST_RUN=${IC_GUEST_RUN:-$IOMMUCTL_SHARED_DIR/tools/guest-run}
+: "${IOMMUCTL_SRCDIR:?IOMMUCTL_SRCDIR must point at the source tree}"
+IC_GUEST_RUN=$IOMMUCTL_SRCDIR/tests/lib/guest-run
 
 ic_guest_fail_or_skip() {
   if [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ]; then
@@ -27,10 +28,11 @@ ic_guest_fail_or_skip() {
 }
 
 ic_guest_require() {
-  [ -x "$IC_GUEST_RUN" ] || ic_guest_fail_or_skip "guest-run not found at $IC_GUEST_RUN"
-  command -v qemu-system-x86_64 >/dev/null 2>&1 || ic_guest_fail_or_skip "qemu-system-x86_64 is not installed"
-  ls /boot/vmlinuz-* >/dev/null 2>&1 || ic_guest_fail_or_skip "no guest kernel in /boot (linux-image-amd64)"
-  [ -e /bin/busybox ] || ic_guest_fail_or_skip "busybox-static is not installed"
+  command -v python3 >/dev/null 2>&1 || ic_guest_fail_or_skip "python3 is not installed (apt-get install python3)"
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || ic_guest_fail_or_skip "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
+  ls /boot/vmlinuz-* >/dev/null 2>&1 || ic_guest_fail_or_skip "no guest kernel in /boot (apt-get install linux-image-amd64)"
+  [ -e /bin/busybox ] || ic_guest_fail_or_skip "no static busybox (apt-get install busybox-static)"
+  command -v modprobe >/dev/null 2>&1 || ic_guest_fail_or_skip "modprobe is not installed (apt-get install kmod)"
 }
 
 ic_guest_bundle() {

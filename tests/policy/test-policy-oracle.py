@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Every domain XML `policy resolve --domain` produces must pass
 `iommuctl domain lint`, libvirt's RNG schema (virt-xml-validate) and real
-libvirt 9.0 ($IOMMUCTL_SHARED_DIR/tools/libvirt-argv, domxml-to-native), and
+libvirt 9.0 (tests/lib/libvirt-oracle argv, domxml-to-native), and
 the QEMU argv must carry the device the decision means.  Domains are
 type='qemu' (TCG); aarch64 without <acpi/> (it would need UEFI).
 
-Fails when libvirt-argv or virt-xml-validate is missing, unless
+Fails when the libvirt oracle or virt-xml-validate is missing, unless
 IOMMUCTL_ALLOW_SKIP=1 (then exit 77 = skipped)."""
 import json
 import os
@@ -16,8 +16,7 @@ import sys
 import tempfile
 
 IOMMUCTL = os.environ.get("IOMMUCTL")
-SHARED = os.environ.get("IOMMUCTL_SHARED_DIR", "")
-ARGV_TOOL = os.path.join(SHARED, "tools", "libvirt-argv")
+ORACLE = os.path.join(os.environ.get("IOMMUCTL_SRCDIR", ""), "tests", "lib", "libvirt-oracle")
 failures = []
 
 X86 = """<domain type='qemu'>
@@ -106,7 +105,10 @@ def host_json(path, libvirt, aw):
 
 
 def main():
-    missing = [t for t in (ARGV_TOOL, shutil.which("virt-xml-validate")) if not t or not os.access(t, os.X_OK)]
+    missing = [] if shutil.which("virt-xml-validate") else ["virt-xml-validate (apt-get install libvirt-clients)"]
+    started = subprocess.run([ORACLE, "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        missing.append("the libvirt oracle: " + started.stderr.strip())
     if not IOMMUCTL or missing:
         print(f"cannot run: IOMMUCTL={IOMMUCTL!r}, missing {missing}", file=sys.stderr)
         return 77 if os.environ.get("IOMMUCTL_ALLOW_SKIP") == "1" else 1
@@ -134,7 +136,7 @@ def main():
             check(lint.returncode == 0, f"{name}: iommuctl domain lint passes" + ("" if lint.returncode == 0 else f" ({lint.stdout.strip()[-300:]})"))
             v = subprocess.run(["virt-xml-validate", out, "domain"], capture_output=True, text=True)
             check(v.returncode == 0, f"{name}: virt-xml-validate" + ("" if v.returncode == 0 else f" ({v.stderr.strip()[-300:]})"))
-            a = subprocess.run([ARGV_TOOL, out], capture_output=True, text=True)
+            a = subprocess.run([ORACLE, "argv", out], capture_output=True, text=True)
             check(a.returncode == 0, f"{name}: real libvirt accepts it" + ("" if a.returncode == 0 else f" ({a.stderr.strip()[-300:]})"))
             for s in argv_want:
                 check(s in a.stdout, f"{name}: argv has {s}")

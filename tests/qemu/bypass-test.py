@@ -9,7 +9,7 @@ paused QEMU on iommuctl's argv reads it back."""
 import difflib, json, os, subprocess, sys, tempfile
 
 IOMMUCTL = os.environ.get("IOMMUCTL", "iommuctl")
-SHARED = os.environ.get("IOMMUCTL_SHARED_DIR", "/work/shared")
+ORACLE_TOOL = os.path.join(os.environ.get("IOMMUCTL_SRCDIR", ""), "tests", "lib", "libvirt-oracle")
 ORACLE = "--oracle" in sys.argv
 failed = passed = 0
 
@@ -139,7 +139,7 @@ ok(p.returncode == 0 and t.count("commandline>") == 2 and "<q:arg value=\"defaul
 if ORACLE:
     v = subprocess.run(["virt-xml-validate", out, "domain"], capture_output=True, text=True)
     ok(v.returncode == 0, "libvirt's schema accepts the edited file", v.stdout + v.stderr)
-    r = subprocess.run([os.path.join(SHARED, "tools", "libvirt-argv"), "--start", out], capture_output=True, text=True)
+    r = subprocess.run([ORACLE_TOOL, "argv", "--start", out], capture_output=True, text=True)
     ok(r.returncode == 0, "real libvirt 9.0 starts the edited domain", r.stderr)
     ok('"bypass_iommu":true' in r.stdout and '"bypass_iommu":false' in r.stdout,
        "the started QEMU got bypass_iommu per pxb (false on pci.1, true on pci.3)", r.stdout)

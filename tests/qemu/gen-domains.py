@@ -143,7 +143,7 @@ def main():
     domain("ok-no-iommu-q35", rp(1, 2) + balloon(1, "      <driver iommu='on'/>\n"))
     domain("ok-pc-machine", NOBAL, machine="pc")
     domain("ok-direct-kernel-boot", intel("intremap='on' caching_mode='on' aw_bits='48'") + NOBAL, features=SPLIT,
-           os_extra="    <kernel>/boot/vmlinuz-6.1.0-56-amd64</kernel>\n    <initrd>/boot/initrd.img-6.1.0-56-amd64</initrd>\n"
+           os_extra="    <kernel>/tmp/iommuctl-oracle-disks/vmlinuz</kernel>\n    <initrd>/tmp/iommuctl-oracle-disks/initrd.img</initrd>\n"
                     "    <cmdline>console=ttyS0 intel_iommu=on</cmdline>\n")
     # ---- VFIO hostdevs (d2n needs <driver name='vfio'/>) ----
     hd = lambda bus, slot, target_bus: (
