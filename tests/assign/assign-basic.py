@@ -138,11 +138,22 @@ os.chmod(root, 0o755)
 before = sk.state_of(root)
 setpriv = shutil.which("setpriv")
 if c.ok(setpriv is not None, "setpriv is installed (util-linux)"):
-    p = sk.run(root, "detach", "02:01.0", prefix=[setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"])
-    c.ok(p.returncode == 3 and "must run as root" in p.stderr, "not root: exit 3, says so", p.stderr)
-    unchanged(root, before, "not root")
-    p = sk.run(root, "recover", prefix=[setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"])
-    c.ok(p.returncode == 3 and "must run as root" in p.stderr, "recover as non-root: exit 3", p.stderr)
+    # the build tree may sit below a directory nobody cannot enter (a 0700
+    # mktemp -d): run copies of the binary and the mock kernel from a
+    # directory every user can read
+    public = tempfile.mkdtemp(prefix="ic-assign-public-")
+    os.chmod(public, 0o755)
+    saved = sk.IOMMUCTL, sk.MOCK
+    sk.IOMMUCTL, sk.MOCK = shutil.copy(sk.IOMMUCTL, public), shutil.copy(sk.MOCK, public)
+    try:
+        p = sk.run(root, "detach", "02:01.0", prefix=[setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"])
+        c.ok(p.returncode == 3 and "must run as root" in p.stderr, "not root: exit 3, says so", p.stderr)
+        unchanged(root, before, "not root")
+        p = sk.run(root, "recover", prefix=[setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"])
+        c.ok(p.returncode == 3 and "must run as root" in p.stderr, "recover as non-root: exit 3", p.stderr)
+    finally:
+        sk.IOMMUCTL, sk.MOCK = saved
+        shutil.rmtree(public, ignore_errors=True)
 
 root = sk.make_fixture(os.path.join(tmp, "noiommu"), iommu=False)
 before = sk.state_of(root)
