@@ -61,8 +61,10 @@ IcQemuCaps *ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version
 /* Whether iommuctl may execute an emulator a domain XML names: it and
  * every directory above it are owned by root and not writable by group or
  * other (ic_trusted_executable).  Otherwise IC_ERROR_INVALID_ARG naming the
- * failing path and the way out (--qemu, --qemu-caps, --qemu-version). */
-gboolean ic_qemu_emulator_trusted(const char *binary, GError **error);
+ * failing path and the way out (--qemu, --qemu-caps, --qemu-version).
+ * *resolved_out (may be NULL) gets the checked path: execute that one, not
+ * binary, so a symlink on the way cannot be swapped after the check. */
+gboolean ic_qemu_emulator_trusted(const char *binary, char **resolved_out, GError **error);
 /* What the CLI uses: caps_file if given; else probe binary (when it is
  * missing, or untrusted, and version is given, the version table alone);
  * then, with version, what that version would have.  operator_named: the

@@ -343,8 +343,9 @@ refuse_host_critical(IcAsRun *run, const IcAsOpRow *op, gboolean forward, GError
     IcAsHostFacts facts;
     ic_as_host_facts(view, m->dev, &facts);
     if (facts.holds_root || facts.host_use != NULL)
-      g_string_append_printf(refused, "%s%s (group %u): %s", refused->len ? "; " : "", m->dev, m->group,
-                             facts.host_use ? facts.host_use : "it holds the root filesystem");
+      g_string_append_printf(refused, "%s%s (group %u): %s%s", refused->len ? "; " : "", m->dev, m->group,
+                             facts.holds_root ? "it holds the root filesystem; " : "",
+                             facts.host_use ? facts.host_use : "");
     ic_as_host_facts_clear(&facts);
   }
   if (refused->len == 0)
@@ -526,8 +527,9 @@ salvage_group_refusal(IcContext *ctx, IcAsHostView *view, const SalvageGroup *g)
       IcAsHostFacts facts;
       ic_as_host_facts(view, dev, &facts);
       char *why = facts.holds_root || facts.host_use
-        ? g_strdup_printf("group %u: %s is host-critical (%s)", g->number, dev,
-                          facts.host_use ? facts.host_use : "it holds the root filesystem")
+        ? g_strdup_printf("group %u: %s is host-critical (%s%s)", g->number, dev,
+                          facts.holds_root ? "it holds the root filesystem; " : "",
+                          facts.host_use ? facts.host_use : "")
         : NULL;
       ic_as_host_facts_clear(&facts);
       if (why != NULL)

@@ -151,8 +151,13 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
   g_autoptr(GPtrArray) checks = NULL;
   if (verify) {
     /* --verify starts the emulator: the XML's must pass the trust rule */
-    if (qemu == NULL && !ic_qemu_emulator_trusted(binary, &error))
-      return ic_cli_fail(cli, error);
+    if (qemu == NULL) {
+      g_autofree char *resolved = NULL;
+      if (!ic_qemu_emulator_trusted(binary, &resolved, &error))
+        return ic_cli_fail(cli, error);
+      g_free(build->argv->binary);
+      build->argv->binary = g_steal_pointer(&resolved);
+    }
     checks = ic_qemu_verify(cli->ctx, build->argv, &error);
     if (checks == NULL)
       return ic_cli_fail(cli, error);

@@ -674,11 +674,11 @@ ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version, GError **e
 }
 
 gboolean
-ic_qemu_emulator_trusted(const char *binary, GError **error)
+ic_qemu_emulator_trusted(const char *binary, char **resolved_out, GError **error)
 {
   g_autofree char *path = g_find_program_in_path(binary);
   g_autoptr(GError) why = NULL;
-  if (path != NULL && ic_trusted_executable(path, NULL, &why))
+  if (path != NULL && ic_trusted_executable(path, resolved_out, &why))
     return TRUE;
   g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
               "refusing to execute the emulator %s that the domain XML names: %s; iommuctl runs as "
@@ -701,8 +701,11 @@ ic_qemu_caps_select(IcContext *ctx, const char *binary, gboolean operator_named,
   }
   g_autofree char *path = g_find_program_in_path(binary);
   /* Probing executes the binary: one the XML names must pass the trust
-   * rule; with --qemu-version the version table stands in for it. */
-  gboolean may_execute = path != NULL && (operator_named || ic_qemu_emulator_trusted(binary, NULL));
+   * rule, and then the checked, resolved path is what runs (a symlink on
+   * the way could be swapped between check and exec); with --qemu-version
+   * the version table stands in for an untrusted one. */
+  g_autofree char *resolved = NULL;
+  gboolean may_execute = path != NULL && (operator_named || ic_qemu_emulator_trusted(binary, &resolved, NULL));
   if (!may_execute && version != NULL) {
     IcQemuCaps *c = ic_qemu_caps_for_version(NULL, version, error);
     if (c != NULL)
@@ -710,10 +713,14 @@ ic_qemu_caps_select(IcContext *ctx, const char *binary, gboolean operator_named,
     return c;
   }
   if (path != NULL && !may_execute) {
-    ic_qemu_emulator_trusted(binary, error);
+    ic_qemu_emulator_trusted(binary, NULL, error);
     return NULL;
   }
-  g_autoptr(IcQemuCaps) probed = ic_qemu_caps_probe(ctx, binary, error);
+  if (resolved != NULL) {
+    g_free(path);
+    path = g_steal_pointer(&resolved);
+  }
+  g_autoptr(IcQemuCaps) probed = ic_qemu_caps_probe(ctx, path != NULL ? path : binary, error);
   if (probed == NULL || version == NULL)
     return g_steal_pointer(&probed);
   return ic_qemu_caps_for_version(probed, version, error);

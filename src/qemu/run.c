@@ -313,8 +313,13 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
     add_user_option(build->argv, opts->caps, user, out);
   /* starting it executes it: the XML's emulator must pass the trust rule
    * before anything on the host changes */
-  if (!opts->dry_run && !opts->binary_from_operator && !ic_qemu_emulator_trusted(build->argv->binary, error))
-    return FALSE;
+  if (!opts->dry_run && !opts->binary_from_operator) {
+    g_autofree char *resolved = NULL;
+    if (!ic_qemu_emulator_trusted(build->argv->binary, &resolved, error))
+      return FALSE;
+    g_free(build->argv->binary);
+    build->argv->binary = g_steal_pointer(&resolved);
+  }
   for (guint i = 0; i < build->notes->len; i++) {
     const IcQemuNote *n = build->notes->pdata[i];
     say(out, "%s: line %d: %s [%s]", n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", n->line, n->message,
