@@ -116,6 +116,13 @@ ic_as_journal_open(IcContext *ctx, gboolean create, GError **error)
   }
   if (!ic_as_state_dir_check(ctx, create, error))
     return NULL;
+  if (create) {
+    /* SQLite would create it 0644 & ~umask, and its -wal/-shm inherit that
+     * mode: under a umask of 002 the next run would refuse its own files */
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      close(fd);
+  }
   IcAsJournal *j = g_new0(IcAsJournal, 1);
   j->path = g_steal_pointer(&path);
   int flags = (create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE) |
