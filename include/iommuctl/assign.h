@@ -103,6 +103,16 @@ gboolean ic_assign_reattach(IcContext *ctx, const IcPciAddr *addrs, guint n_addr
 gboolean ic_assign_recover(IcContext *ctx, gboolean forward, IcAssignReport **report,
                            GError **error);
 
+/* The salvage path when the journal cannot be read: every device on a vfio
+ * driver whose driver_override names that driver (iommuctl's mark) goes
+ * back to the driver the kernel picks (clear driver_override, unbind,
+ * drivers_probe), whole groups at a time.  A group with a host-critical
+ * member, or with a member on vfio without the mark, is left alone
+ * (IC_ERROR_BLOCKED after the others are done).  move_aside: rename
+ * state.db (and its -wal/-shm) to state.db.damaged-<time>; never without. */
+gboolean ic_assign_recover_from_sysfs(IcContext *ctx, gboolean move_aside, IcAssignReport **report,
+                                      GError **error);
+
 /* ---- status -------------------------------------------------------------- */
 
 typedef struct {

@@ -246,6 +246,10 @@ IcPciDevice *ic_inventory_find_device(const IcInventory *inv, const IcPciAddr *a
 guint ic_inventory_n_groups(const IcInventory *inv);
 IcIommuGroup *ic_inventory_group(const IcInventory *inv, guint index);   /* sorted by number */
 IcIommuGroup *ic_inventory_find_group(const IcInventory *inv, int number);
+/* The group number an iommu_group link target names: only
+ * ".../kernel/iommu_groups/N" (N decimal) counts; FALSE for anything else,
+ * which is a damaged or forged tree, not a missing IOMMU. */
+gboolean ic_host_parse_group_link(const char *target, gint64 *number);
 IcHostInfo *ic_inventory_host(const IcInventory *inv);
 IcContext *ic_inventory_context(const IcInventory *inv);
 

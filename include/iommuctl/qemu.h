@@ -58,11 +58,20 @@ IcQemuCaps *ic_qemu_caps_load_file(const char *path, GError **error);
  * by --qemu-version to show the argv for a QEMU that is not installed. */
 IcQemuCaps *ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version,
                                      GError **error);
+/* Whether iommuctl may execute an emulator a domain XML names: it and
+ * every directory above it are owned by root and not writable by group or
+ * other (ic_trusted_executable).  Otherwise IC_ERROR_INVALID_ARG naming the
+ * failing path and the way out (--qemu, --qemu-caps, --qemu-version).
+ * *resolved_out (may be NULL) gets the checked path: execute that one, not
+ * binary, so a symlink on the way cannot be swapped after the check. */
+gboolean ic_qemu_emulator_trusted(const char *binary, char **resolved_out, GError **error);
 /* What the CLI uses: caps_file if given; else probe binary (when it is
- * missing and version is given, the version table alone); then, with
- * version, what that version would have. */
-IcQemuCaps *ic_qemu_caps_select(IcContext *ctx, const char *binary, const char *version,
-                                const char *caps_file, GError **error);
+ * missing, or untrusted, and version is given, the version table alone);
+ * then, with version, what that version would have.  operator_named: the
+ * binary came from the command line (--qemu), not from the XML, so it is
+ * executed without the trust rule. */
+IcQemuCaps *ic_qemu_caps_select(IcContext *ctx, const char *binary, gboolean operator_named,
+                                const char *version, const char *caps_file, GError **error);
 void ic_qemu_caps_free(IcQemuCaps *caps);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuCaps, ic_qemu_caps_free)
 
@@ -190,6 +199,9 @@ gboolean ic_qemu_bypass_apply(IcDomainDoc *doc, const IcQemuBypassEdit *edit,
 typedef struct {
   const IcQemuCaps *caps;
   const char *binary;
+  gboolean binary_from_operator; /* --qemu: no trust rule (see ic_qemu_emulator_trusted) */
+  const char *user;         /* QEMU drops to this user (-run-with user= / -runas);
+                             * NULL: libvirt-qemu where it exists, else refuse as root */
   gboolean dry_run;         /* print the plan, change nothing */
   gboolean keep_memlock;    /* leave RLIMIT_MEMLOCK alone (managed elsewhere) */
   guint64 host_ram_bytes;   /* for the memlock report; 0 unknown */

@@ -153,12 +153,34 @@ probe(IcAsRun *run, const char *phase, const char *dev, const char *expect, GErr
 
 /* ---- one device ---------------------------------------------------------- */
 
+/* Names that become sysfs paths or values were validated where they were
+ * read; this is the last line: nothing else reaches a write. */
+static gboolean
+check_names(const char *dev, const char *driver, const char *override, const char *current,
+            GError **error)
+{
+  const char *bad = !ic_as_valid_dev_name(dev) ? dev
+                    : driver && !ic_as_valid_driver_name(driver) ? driver
+                    : override && !ic_as_valid_driver_name(override) ? override
+                    : current && !ic_as_valid_driver_name(current) ? current : NULL;
+  if (bad == NULL && dev != NULL)
+    return TRUE;
+  g_autofree char *shown = g_strescape(bad ? bad : "NULL", NULL);
+  g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+              "refusing to write sysfs for \"%s\": not a PCI address or driver name", shown);
+  return FALSE;
+}
+
 gboolean
 ic_as_drive(IcAsRun *run, const char *phase, const char *dev, guint group,
             const char *goal_driver, const char *goal_override, GError **error)
 {
+  if (!check_names(dev, goal_driver, goal_override, NULL, error))
+    return FALSE;
   g_autofree char *cur = ic_as_read_driver(run->ctx, dev);
   g_autofree char *ov = ic_as_read_override(run->ctx, dev);
+  if (!check_names(dev, cur, NULL, NULL, error))
+    return FALSE;
   if (g_strcmp0(cur, goal_driver) == 0 && g_strcmp0(ov, goal_override) == 0)
     return TRUE;
 
@@ -188,6 +210,35 @@ ic_as_drive(IcAsRun *run, const char *phase, const char *dev, guint group,
   }
   ic_as_report_add(run->report, "%s (group %u): %s -> %s%s", dev, group, or_none(cur),
                    or_none(goal_driver), g_strcmp0(phase, "forward") == 0 ? "" : " (restored)");
+  return TRUE;
+}
+
+gboolean
+ic_as_release(IcAsRun *run, const char *phase, const char *dev, guint group, GError **error)
+{
+  g_autofree char *cur = ic_as_read_driver(run->ctx, dev);
+  if (!check_names(dev, cur, NULL, NULL, error))
+    return FALSE;
+  /* clear the override first: with it, drivers_probe could pick only vfio */
+  if (!write_override(run, phase, dev, NULL, error))
+    return FALSE;
+  if (cur != NULL && !unbind(run, phase, dev, cur, error))
+    return FALSE;
+  g_autofree char *path = ic_context_sys_path(run->ctx, "/sys/bus/pci/drivers_probe");
+  if (!ic_write_attr(path, dev, error) || !journal_step(run, phase, dev, "probe", NULL, error))
+    return FALSE;
+  /* which driver takes it is the kernel's choice; give it the usual time */
+  gint64 deadline = g_get_monotonic_time() + (gint64) run->ctx->poll_timeout_ms * 1000;
+  g_autofree char *now = NULL;
+  while ((now = ic_as_read_driver(run->ctx, dev)) == NULL && g_get_monotonic_time() < deadline)
+    g_usleep(5000);
+  if (ic_as_is_vfio_driver(now)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED,
+                "%s: %s took the device again after drivers_probe without driver_override", dev, now);
+    return FALSE;
+  }
+  ic_as_report_add(run->report, "%s (group %u): %s -> %s (salvaged from sysfs)", dev, group,
+                   or_none(cur), now ? now : "(none: no driver claims it)");
   return TRUE;
 }
 

@@ -16,6 +16,7 @@
 #include "assign/assign-private.h"
 #include "util/ic-util.h"
 
+#include <stdarg.h>
 #include <unistd.h>
 
 struct IcAsJournal {
@@ -43,9 +44,40 @@ static const char schema_sql[] =
   "  op_id INTEGER);"
   "PRAGMA user_version = 1;";
 
+/* What to do when the journal cannot be read: the devices it recorded are
+ * still on vfio-pci with iommuctl's driver_override, which is enough to
+ * give them back. */
+#define SALVAGE_HINT                                                                              \
+  "; iommuctl cannot tell from it which devices it detached: 'iommuctl recover --from-sysfs' "  \
+  "returns the devices it left on vfio-pci (driver_override) to their drivers, and "             \
+  "'--move-journal-aside' sets the damaged file aside"
+
+static gboolean
+journal_corrupt(IcAsJournal *j, GError **error, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static gboolean
+journal_corrupt(IcAsJournal *j, GError **error, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  g_autofree char *why = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  g_set_error(error, IC_ERROR, IC_ERROR_IO, "journal %s is damaged: %s" SALVAGE_HINT, j->path, why);
+  return FALSE;
+}
+
+static gboolean
+is_corruption(int rc)
+{
+  rc &= 0xff; /* primary code */
+  return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_FORMAT;
+}
+
 static gboolean
 db_fail(IcAsJournal *j, GError **error, const char *what)
 {
+  if (is_corruption(sqlite3_extended_errcode(j->db)))
+    return journal_corrupt(j, error, "%s: %s", what, sqlite3_errmsg(j->db));
   g_set_error(error, IC_ERROR, IC_ERROR_IO, "journal %s: %s: %s", j->path, what,
               sqlite3_errmsg(j->db));
   return FALSE;
@@ -55,9 +87,13 @@ static gboolean
 exec_sql(IcAsJournal *j, const char *sql, GError **error)
 {
   char *msg = NULL;
-  if (sqlite3_exec(j->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-    g_set_error(error, IC_ERROR, IC_ERROR_IO, "journal %s: %s", j->path, msg ? msg : "error");
+  int rc = sqlite3_exec(j->db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) {
+    g_autofree char *text = g_strdup(msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
+    if (is_corruption(rc))
+      return journal_corrupt(j, error, "%s", text);
+    g_set_error(error, IC_ERROR, IC_ERROR_IO, "journal %s: %s", j->path, text);
     return FALSE;
   }
   return TRUE;
@@ -78,11 +114,19 @@ ic_as_journal_open(IcContext *ctx, gboolean create, GError **error)
     g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND, "no journal at %s", path);
     return NULL;
   }
-  if (create && !ic_mkdir_p(ctx->state_dir, 0700, error))
+  if (!ic_as_state_dir_check(ctx, create, error))
     return NULL;
+  if (create) {
+    /* SQLite would create it 0644 & ~umask, and its -wal/-shm inherit that
+     * mode: under a umask of 002 the next run would refuse its own files */
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      close(fd);
+  }
   IcAsJournal *j = g_new0(IcAsJournal, 1);
   j->path = g_steal_pointer(&path);
-  int flags = create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE;
+  int flags = (create ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READWRITE) |
+              SQLITE_OPEN_NOFOLLOW;
   if (sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
     db_fail(j, error, "cannot open");
     ic_as_journal_close(j);
@@ -135,6 +179,42 @@ column_dup(sqlite3_stmt *st, int col)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+/* ---- rows are validated on read ------------------------------------------
+ * The journal decides what recover writes into sysfs as root, so a row is
+ * input like any other: a device must be a canonical PCI address, a driver
+ * a plain name, a group a number; one bad row makes the journal damaged. */
+
+static gboolean
+check_group_column(IcAsJournal *j, sqlite3_stmt *st, int col, const char *table, guint *out,
+                   GError **error)
+{
+  sqlite3_int64 v = sqlite3_column_int64(st, col);
+  if (sqlite3_column_type(st, col) != SQLITE_INTEGER || v < 0 || v > G_MAXINT)
+    return journal_corrupt(j, error, "a row of %s has the group '%s', not a group number", table,
+                           sqlite3_column_text(st, col) ? (const char *) sqlite3_column_text(st, col) : "NULL");
+  *out = (guint) v;
+  return TRUE;
+}
+
+static gboolean
+check_dev(IcAsJournal *j, const char *dev, const char *table, GError **error)
+{
+  if (ic_as_valid_dev_name(dev))
+    return TRUE;
+  g_autofree char *shown = g_strescape(dev ? dev : "NULL", NULL);
+  return journal_corrupt(j, error, "a row of %s names the device \"%s\", not a PCI address "
+                         "(DDDD:BB:SS.F)", table, shown);
+}
+
+static gboolean
+check_driver(IcAsJournal *j, const char *driver, const char *dev, const char *what, GError **error)
+{
+  if (driver == NULL || ic_as_valid_driver_name(driver))
+    return TRUE;
+  g_autofree char *shown = g_strescape(driver, NULL);
+  return journal_corrupt(j, error, "the row of %s has the %s \"%s\", not a driver name", dev, what, shown);
+}
 
 static sqlite3_stmt *
 prepare(IcAsJournal *j, const char *sql, GError **error)
@@ -303,7 +383,17 @@ load_moves(IcAsJournal *j, guint64 op_id, GError **error)
     g_autofree char *dev = column_dup(st, 0);
     g_autofree char *fd = column_dup(st, 2), *fo = column_dup(st, 3);
     g_autofree char *td = column_dup(st, 4), *to = column_dup(st, 5);
-    g_ptr_array_add(moves, ic_as_move_new(dev, (guint) sqlite3_column_int64(st, 1), fd, fo, td, to));
+    guint group = 0;
+    if (!check_dev(j, dev, "op_devices", error) ||
+        !check_group_column(j, st, 1, "op_devices", &group, error) ||
+        !check_driver(j, fd, dev, "original driver", error) ||
+        !check_driver(j, fo, dev, "original driver_override", error) ||
+        !check_driver(j, td, dev, "target driver", error) ||
+        !check_driver(j, to, dev, "target driver_override", error)) {
+      g_ptr_array_unref(moves);
+      return NULL;
+    }
+    g_ptr_array_add(moves, ic_as_move_new(dev, group, fd, fo, td, to));
   }
   if (rc != SQLITE_DONE) {
     g_ptr_array_unref(moves);
@@ -387,13 +477,18 @@ ic_as_journal_detached(IcAsJournal *j, GError **error)
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     IcAsDetachedRow *row = g_new0(IcAsDetachedRow, 1);
     row->dev = column_dup(st, 0);
-    row->group = (guint) sqlite3_column_int64(st, 1);
     row->orig_driver = column_dup(st, 2);
     row->orig_override = column_dup(st, 3);
     row->driver = column_dup(st, 4);
     row->since = column_dup(st, 5);
     row->op_id = (guint64) sqlite3_column_int64(st, 6);
     g_ptr_array_add(rows, row);
+    if (!check_dev(j, row->dev, "detached", error) ||
+        !check_group_column(j, st, 1, "detached", &row->group, error) ||
+        !check_driver(j, row->orig_driver, row->dev, "original driver", error) ||
+        !check_driver(j, row->orig_override, row->dev, "original driver_override", error) ||
+        !check_driver(j, row->driver, row->dev, "driver", error))
+      return NULL;
   }
   if (rc != SQLITE_DONE) {
     db_fail(j, error, "read detached");

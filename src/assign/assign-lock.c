@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int
@@ -22,17 +23,47 @@ read_holder_pid(int fd)
   return ic_parse_int64(buf, 10, 1, G_MAXINT, &pid) ? (int) pid : -1;
 }
 
+/* The files iommuctl keeps in its state directory. */
+static const char *const state_files[] = {
+  "lock", "state.db", "state.db-wal", "state.db-shm", "state.db-journal", NULL,
+};
+
+gboolean
+ic_as_state_dir_check(IcContext *ctx, gboolean create, GError **error)
+{
+  if (create && !ic_mkdir_p(ctx->state_dir, 0700, error))
+    return FALSE;
+  if (!ic_trusted_state_path(ctx->state_dir, TRUE, error))
+    return FALSE;
+  for (guint i = 0; state_files[i] != NULL; i++) {
+    g_autofree char *path = g_build_filename(ctx->state_dir, state_files[i], NULL);
+    if (!ic_trusted_state_path(path, FALSE, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 int
 ic_as_lock(IcContext *ctx, GError **error)
 {
-  if (!ic_mkdir_p(ctx->state_dir, 0700, error))
+  if (!ic_as_state_dir_check(ctx, TRUE, error))
     return -1;
   g_autofree char *path = g_build_filename(ctx->state_dir, "lock", NULL);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  /* O_NOFOLLOW and no O_TRUNC: a lock planted as a symlink must neither be
+   * followed nor let the ftruncate below reach its target */
+  int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
   if (fd < 0) {
     int e = errno;
-    g_set_error(error, IC_ERROR, e == EACCES || e == EROFS ? IC_ERROR_PERMISSION : IC_ERROR_IO,
-                "cannot open the lock %s: %s", path, g_strerror(e));
+    if (e == ELOOP)
+      g_set_error(error, IC_ERROR, IC_ERROR_PERMISSION,
+                  "refusing the lock %s: it is a symlink (planted?); remove it and run again", path);
+    else
+      g_set_error(error, IC_ERROR, e == EACCES || e == EROFS ? IC_ERROR_PERMISSION : IC_ERROR_IO,
+                  "cannot open the lock %s: %s", path, g_strerror(e));
+    return -1;
+  }
+  if (!ic_trusted_state_fd(fd, path, FALSE, error)) {
+    close(fd);
     return -1;
   }
   gint64 deadline = g_get_monotonic_time() + (gint64) ctx->lock_timeout_ms * 1000;
@@ -78,9 +109,14 @@ int
 ic_as_lock_holder(IcContext *ctx)
 {
   g_autofree char *path = g_build_filename(ctx->state_dir, "lock", NULL);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return 0;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
   int result = 0;
   if (flock(fd, LOCK_SH | LOCK_NB) != 0)
     result = errno == EWOULDBLOCK ? MAX(read_holder_pid(fd), -1) : -1;

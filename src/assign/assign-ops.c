@@ -3,9 +3,12 @@
  * Each write verb: preconditions (nothing touched yet) -> lock -> journal
  * intent with every device's original state -> moves -> journal outcome. */
 #include "assign/assign-private.h"
+#include "assign/assign-host.h"
 #include "util/ic-util.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 
 static GPtrArray *
 new_moves(void)
@@ -318,9 +321,48 @@ out:
 
 /* ---- recover ------------------------------------------------------------- */
 
+/* The host's needs win over the journal's: recover re-checks every device
+ * it would put on a vfio driver, as detach does, and never takes the root
+ * filesystem's controller, the console or the default route's NIC (a
+ * forged or stale row must not do what even 'detach --force' refuses). */
+static gboolean
+refuse_host_critical(IcAsRun *run, const IcAsOpRow *op, gboolean forward, GError **error)
+{
+  g_autoptr(IcAsHostView) view = NULL;
+  g_autoptr(GString) refused = g_string_new(NULL);
+  for (guint n = 0; n < op->moves->len; n++) {
+    const IcAsMove *m = op->moves->pdata[n];
+    const char *goal = forward ? m->to_driver : m->from_driver;
+    if (!ic_as_is_vfio_driver(goal))
+      continue;
+    g_autofree char *cur = ic_as_read_driver(run->ctx, m->dev);
+    if (ic_as_is_vfio_driver(cur))
+      continue; /* already there: recover changes nothing the host has */
+    if (view == NULL && (view = ic_as_host_view_new(run->ctx, error)) == NULL)
+      return FALSE;
+    IcAsHostFacts facts;
+    ic_as_host_facts(view, m->dev, &facts);
+    if (facts.holds_root || facts.host_use != NULL)
+      g_string_append_printf(refused, "%s%s (group %u): %s%s", refused->len ? "; " : "", m->dev, m->group,
+                             facts.holds_root ? "it holds the root filesystem; " : "",
+                             facts.host_use ? facts.host_use : "");
+    ic_as_host_facts_clear(&facts);
+  }
+  if (refused->len == 0)
+    return TRUE;
+  g_set_error(error, IC_ERROR, IC_ERROR_BLOCKED,
+              "refusing to recover operation #%" G_GUINT64_FORMAT ": it would bind to a vfio driver "
+              "what the host uses now: %s; nothing of it was changed and it stays pending (if the "
+              "journal is stale or forged: 'iommuctl recover --from-sysfs --move-journal-aside')",
+              op->id, refused->str);
+  return FALSE;
+}
+
 static gboolean
 recover_op(IcAsRun *run, IcAsJournal *j, IcAsOpRow *op, gboolean forward, GError **error)
 {
+  if (!refuse_host_critical(run, op, forward, error))
+    return FALSE;
   ic_as_report_add(run->report, "operation #%" G_GUINT64_FORMAT " %s (started %s by pid %d, %s, "
                    "%u steps done): %s", op->id, op->kind, op->started, op->pid, op->state,
                    op->n_steps_done, forward ? "finishing it" : "restoring the state before it");
@@ -383,6 +425,206 @@ out:
   return ok;
 }
 
+/* ---- recover --from-sysfs ------------------------------------------------
+ * The salvage path for a journal that cannot be read.  iommuctl leaves one
+ * mark in sysfs on every device it detaches: driver_override naming the vfio
+ * driver the device is bound to.  Those devices go back to whatever driver
+ * the kernel picks (drivers_probe), whole groups at a time; a group with a
+ * member someone else put on vfio, or a member the host needs, is left
+ * alone. */
+
+typedef struct {
+  guint number;
+  GPtrArray *devs; /* char*: the members carrying iommuctl's mark */
+} SalvageGroup;
+
+static void
+salvage_group_free(SalvageGroup *g)
+{
+  g_ptr_array_unref(g->devs);
+  g_free(g);
+}
+
+static int
+compare_salvage_groups(gconstpointer a, gconstpointer b)
+{
+  const SalvageGroup *x = *(SalvageGroup *const *) a, *y = *(SalvageGroup *const *) b;
+  return (x->number > y->number) - (x->number < y->number);
+}
+
+static int
+compare_names(gconstpointer a, gconstpointer b)
+{
+  return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static gboolean
+has_iommuctl_mark(IcContext *ctx, const char *dev)
+{
+  g_autofree char *drv = ic_as_read_driver(ctx, dev);
+  g_autofree char *ov = ic_as_read_override(ctx, dev);
+  return ic_as_is_vfio_driver(drv) && ov != NULL && strcmp(ov, drv) == 0;
+}
+
+/* Devices with the mark, by group, sorted; problems (an unreadable group
+ * link) go to refused. */
+static GPtrArray *
+salvage_scan(IcContext *ctx, GString *refused, GError **error)
+{
+  g_autofree char *dir_path = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
+  g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+  if (dir == NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND, "cannot list %s", dir_path);
+    return NULL;
+  }
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+  while ((name = g_dir_read_name(dir)) != NULL)
+    if (ic_as_valid_dev_name(name))
+      g_ptr_array_add(names, g_strdup(name));
+  g_ptr_array_sort(names, compare_names);
+  GPtrArray *groups = g_ptr_array_new_with_free_func((GDestroyNotify) salvage_group_free);
+  for (guint i = 0; i < names->len; i++) {
+    const char *dev = names->pdata[i];
+    if (!has_iommuctl_mark(ctx, dev))
+      continue;
+    guint number;
+    g_autoptr(GError) gerr = NULL;
+    if (!ic_as_read_group(ctx, dev, &number, &gerr)) {
+      g_string_append_printf(refused, "%s%s", refused->len ? "; " : "", gerr->message);
+      continue;
+    }
+    SalvageGroup *g = NULL;
+    for (guint k = 0; k < groups->len && g == NULL; k++)
+      if (((SalvageGroup *) groups->pdata[k])->number == number)
+        g = groups->pdata[k];
+    if (g == NULL) {
+      g = g_new0(SalvageGroup, 1);
+      g->number = number;
+      g->devs = g_ptr_array_new_with_free_func(g_free);
+      g_ptr_array_add(groups, g);
+    }
+    g_ptr_array_add(g->devs, g_strdup(dev));
+  }
+  g_ptr_array_sort(groups, compare_salvage_groups);
+  return groups;
+}
+
+/* Why the group must stay as it is, or NULL. */
+static char *
+salvage_group_refusal(IcContext *ctx, IcAsHostView *view, const SalvageGroup *g)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GPtrArray) members = ic_as_host_group_members(view, g->number, &local);
+  if (members == NULL)
+    return g_strdup_printf("group %u: %s", g->number, local->message);
+  for (guint i = 0; i < members->len; i++) {
+    const char *dev = members->pdata[i];
+    gboolean marked = FALSE;
+    for (guint k = 0; k < g->devs->len && !marked; k++)
+      marked = strcmp(g->devs->pdata[k], dev) == 0;
+    if (marked) {
+      IcAsHostFacts facts;
+      ic_as_host_facts(view, dev, &facts);
+      char *why = facts.holds_root || facts.host_use
+        ? g_strdup_printf("group %u: %s is host-critical (%s%s)", g->number, dev,
+                          facts.holds_root ? "it holds the root filesystem; " : "",
+                          facts.host_use ? facts.host_use : "")
+        : NULL;
+      ic_as_host_facts_clear(&facts);
+      if (why != NULL)
+        return why;
+      continue;
+    }
+    /* on vfio without the mark: someone else's (libvirt, a VM running);
+     * moving the rest of its group would split it under them */
+    g_autofree char *drv = ic_as_read_driver(ctx, dev);
+    if (ic_as_is_vfio_driver(drv))
+      return g_strdup_printf("group %u: %s is on %s without iommuctl's driver_override: another "
+                             "tool bound it, so the group is left whole", g->number, dev, drv);
+  }
+  return NULL;
+}
+
+static gboolean
+move_journal_aside(IcContext *ctx, IcAssignReport *rep, GError **error)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+  g_autofree char *stamp = g_date_time_format(now, "%Y%m%dT%H%M%SZ");
+  static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "state.db-journal", NULL};
+  gboolean any = FALSE;
+  for (guint i = 0; files[i] != NULL; i++) {
+    g_autofree char *from = g_build_filename(ctx->state_dir, files[i], NULL);
+    g_autofree char *to_name = g_strdup_printf("%s.damaged-%s", files[i], stamp);
+    g_autofree char *to = g_build_filename(ctx->state_dir, to_name, NULL);
+    if (rename(from, to) != 0) {
+      if (errno == ENOENT)
+        continue;
+      g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot move %s aside to %s: %s", from, to, g_strerror(errno));
+      return FALSE;
+    }
+    any = TRUE;
+    ic_as_report_add(rep, "moved %s aside to %s", from, to);
+  }
+  if (!any)
+    ic_as_report_add(rep, "no journal in %s to move aside", ctx->state_dir);
+  return TRUE;
+}
+
+gboolean
+ic_assign_recover_from_sysfs(IcContext *ctx, gboolean move_aside, IcAssignReport **report, GError **error)
+{
+  g_autoptr(IcAssignReport) rep = ic_as_report_new();
+  if (report != NULL)
+    *report = NULL;
+  if (!ic_as_check_can_write(ctx, NULL, error))
+    return FALSE;
+  int lock_fd = ic_as_lock(ctx, error);
+  if (lock_fd < 0)
+    return FALSE;
+  gboolean ok = FALSE;
+  g_autoptr(GString) refused = g_string_new(NULL);
+  g_autoptr(GString) failures = g_string_new(NULL);
+  g_autoptr(IcAsHostView) view = NULL;
+  g_autoptr(GPtrArray) groups = salvage_scan(ctx, refused, error);
+  if (groups == NULL)
+    goto out;
+  if (groups->len > 0 && (view = ic_as_host_view_new(ctx, error)) == NULL)
+    goto out;
+  IcAsRun run = {.ctx = ctx, .report = rep}; /* no journal: it is what failed */
+  for (guint k = 0; k < groups->len; k++) {
+    const SalvageGroup *g = groups->pdata[k];
+    g_autofree char *why = salvage_group_refusal(ctx, view, g);
+    if (why != NULL) {
+      g_string_append_printf(refused, "%s%s", refused->len ? "; " : "", why);
+      continue;
+    }
+    for (guint i = 0; i < g->devs->len; i++) {
+      g_autoptr(GError) err = NULL;
+      if (!ic_as_release(&run, "salvage", g->devs->pdata[i], g->number, &err))
+        g_string_append_printf(failures, "%s%s", failures->len ? "; " : "", err->message);
+    }
+  }
+  if (groups->len == 0 && refused->len == 0)
+    ic_as_report_add(rep, "nothing to salvage: no device is on a vfio driver with driver_override "
+                          "naming it");
+  ok = TRUE;
+  if (move_aside)
+    ok = move_journal_aside(ctx, rep, error);
+  if (ok && failures->len > 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "salvage failed for: %s", failures->str);
+    ok = FALSE;
+  } else if (ok && refused->len > 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_BLOCKED, "left alone: %s", refused->str);
+    ok = FALSE;
+  }
+out:
+  ic_as_unlock(lock_fd);
+  if (report != NULL)
+    *report = g_steal_pointer(&rep);
+  return ok;
+}
+
 /* ---- status -------------------------------------------------------------- */
 
 void
@@ -424,6 +666,8 @@ ic_assign_status_new(IcContext *ctx, GError **error)
   st->detached = g_ptr_array_new_with_free_func((GDestroyNotify) detached_free);
   st->pending = g_ptr_array_new_with_free_func((GDestroyNotify) pending_free);
   st->journal = g_build_filename(ctx->state_dir, "state.db", NULL);
+  if (!ic_as_state_dir_check(ctx, FALSE, error))
+    return NULL;
   if (!g_file_test(st->journal, G_FILE_TEST_EXISTS))
     return g_steal_pointer(&st); /* nothing ever detached here */
   g_autoptr(IcAsJournal) j = ic_as_journal_open(ctx, FALSE, error);

@@ -11,12 +11,21 @@ G_BEGIN_DECLS
 
 /* ---- sysfs: one device's driver state, and the writes that change it ---- */
 
+/* A canonical PCI address ("0000:01:00.0"): the only device name that may
+ * become a sysfs path component. */
+gboolean ic_as_valid_dev_name(const char *dev);
+/* A driver name that may become a path component and a sysfs value:
+ * 1..64 bytes, no '/', no "..", no whitespace or control characters. */
+gboolean ic_as_valid_driver_name(const char *name);
+
 /* Driver bound to the device (basename of its driver link), NULL when unbound. */
 char *ic_as_read_driver(const IcContext *ctx, const char *dev);
 /* driver_override, NULL when unset ("(null)" or empty). */
 char *ic_as_read_override(const IcContext *ctx, const char *dev);
-/* IOMMU group number from the iommu_group link; FALSE (with error) when the
- * device has none, which means no IOMMU for it. */
+/* IOMMU group number from the iommu_group link.  FALSE with error: no link
+ * (IC_ERROR_UNSUPPORTED: no IOMMU for it), a link that does not name
+ * .../kernel/iommu_groups/N, or names a group the kernel does not have
+ * (IC_ERROR_PARSE: a damaged tree, never blamed on the IOMMU). */
 gboolean ic_as_read_group(const IcContext *ctx, const char *dev, guint *group, GError **error);
 /* PCI class (24-bit) of the device, or -1. */
 gint64 ic_as_read_class(const IcContext *ctx, const char *dev);
@@ -87,6 +96,12 @@ GPtrArray *ic_as_journal_detached(IcAsJournal *j, GError **error);
 
 /* ---- lock ---------------------------------------------------------------- */
 
+/* The state directory and every file iommuctl keeps there are owned by root
+ * (or the effective uid) and not writable by group or other, and the files
+ * are not symlinks; otherwise IC_ERROR_PERMISSION naming the path and the
+ * chown/chmod that fixes it.  create: make the directory (0700) first. */
+gboolean ic_as_state_dir_check(IcContext *ctx, gboolean create, GError **error);
+
 /* Exclusive per-host lock <state_dir>/lock (flock), waiting at most
  * ctx->lock_timeout_ms; IC_ERROR_BUSY naming the holder's pid otherwise.
  * Returns the fd to pass to ic_as_unlock(). */
@@ -109,6 +124,11 @@ typedef struct {
  * drivers_probe, verifying each write; every write is journaled under phase. */
 gboolean ic_as_drive(IcAsRun *run, const char *phase, const char *dev, guint group,
                      const char *goal_driver, const char *goal_override, GError **error);
+
+/* Give a device back to whatever driver the kernel picks: clear
+ * driver_override, unbind, drivers_probe (recover --from-sysfs, where no
+ * journal says which driver it had). */
+gboolean ic_as_release(IcAsRun *run, const char *phase, const char *dev, guint group, GError **error);
 
 /* Run moves in order, journaled under run->op_id; on failure roll the ones
  * reached back in reverse, record the outcome and return the original error

@@ -5,13 +5,40 @@
  * attributes that change under our feet while we move a device. */
 #include "assign/assign-private.h"
 #include "util/ic-util.h"
+#include "iommuctl/host.h"
 
 #include <errno.h>
 #include <unistd.h>
 
+gboolean
+ic_as_valid_dev_name(const char *dev)
+{
+  IcPciAddr a;
+  char canon[IC_PCI_ADDR_STRLEN];
+  return dev != NULL && strlen(dev) < sizeof canon && ic_pci_addr_parse(dev, &a, NULL) &&
+         strcmp(ic_pci_addr_format(&a, canon), dev) == 0;
+}
+
+gboolean
+ic_as_valid_driver_name(const char *name)
+{
+  if (name == NULL || *name == '\0' || strlen(name) > 64 || strstr(name, "..") != NULL ||
+      strcmp(name, ".") == 0)
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (*p == '/' || g_ascii_iscntrl(*p) || g_ascii_isspace(*p) || (guchar) *p >= 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
+/* Every path below is built from a device name; one that is not a
+ * canonical PCI address (a journal row "../../x") never becomes a path. */
 static char *
 dev_path(const IcContext *ctx, const char *dev, const char *attr)
 {
+  if (!ic_as_valid_dev_name(dev))
+    dev = "invalid-device-name";
+
   g_autofree char *abs = g_strdup_printf("/sys/bus/pci/devices/%s%s%s", dev,
                                          attr ? "/" : "", attr ? attr : "");
   return ic_context_sys_path(ctx, abs);
@@ -49,12 +76,32 @@ gboolean
 ic_as_read_group(const IcContext *ctx, const char *dev, guint *group, GError **error)
 {
   g_autofree char *path = dev_path(ctx, dev, "iommu_group");
-  g_autofree char *base = link_basename(path);
-  guint64 n;
-  if (base == NULL || !ic_parse_uint64(base, 10, G_MAXUINT, &n)) {
-    g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED,
-                "%s has no IOMMU group (%s is missing): the IOMMU is off or absent for it",
-                dev, path);
+  g_autoptr(GError) local = NULL;
+  g_autofree char *target = g_file_read_link(path, &local);
+  if (target == NULL) {
+    if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED,
+                  "%s has no IOMMU group (%s is missing): the IOMMU is off or absent for it",
+                  dev, path);
+    else
+      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: cannot read the link %s: %s", dev, path,
+                  local->message);
+    return FALSE;
+  }
+  gint64 n;
+  if (!ic_host_parse_group_link(target, &n)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE,
+                "%s: the link %s -> %s does not name an IOMMU group (.../kernel/iommu_groups/N): "
+                "the sysfs tree is damaged, not the IOMMU off; nothing was changed", dev, path, target);
+    return FALSE;
+  }
+  /* the group must be one the kernel made, or /dev/vfio/N never appears */
+  g_autofree char *abs = g_strdup_printf("/sys/kernel/iommu_groups/%" G_GINT64_FORMAT, n);
+  g_autofree char *gdir = ic_context_sys_path(ctx, abs);
+  if (!g_file_test(gdir, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE,
+                "%s: its iommu_group link names group %" G_GINT64_FORMAT ", but %s does not exist: "
+                "the sysfs tree is inconsistent; nothing was changed", dev, n, gdir);
     return FALSE;
   }
   *group = (guint) n;
@@ -83,6 +130,8 @@ ic_as_device_exists(const IcContext *ctx, const char *dev)
 gboolean
 ic_as_driver_exists(const IcContext *ctx, const char *driver)
 {
+  if (!ic_as_valid_driver_name(driver))
+    return FALSE;
   g_autofree char *abs = g_strdup_printf("/sys/bus/pci/drivers/%s", driver);
   g_autofree char *path = ic_context_sys_path(ctx, abs);
   return g_file_test(path, G_FILE_TEST_IS_DIR);

@@ -263,11 +263,16 @@ ic_cmd_reattach(IcCli *cli, int argc, char **argv)
 int
 ic_cmd_recover(IcCli *cli, int argc, char **argv)
 {
-  gboolean forward = FALSE;
+  gboolean forward = FALSE, from_sysfs = FALSE, move_aside = FALSE;
   WaitOptions w = {-1, -1};
   GOptionEntry entries[] = {
     {"forward", 0, 0, G_OPTION_ARG_NONE, &forward,
      "Finish unfinished operations instead of undoing them", NULL},
+    {"from-sysfs", 0, 0, G_OPTION_ARG_NONE, &from_sysfs,
+     "Without the journal (damaged state.db): return every device iommuctl left on vfio-pci "
+     "(driver_override naming it) to its default driver, whole groups at a time", NULL},
+    {"move-journal-aside", 0, 0, G_OPTION_ARG_NONE, &move_aside,
+     "With --from-sysfs: rename the damaged state.db to state.db.damaged-TIME afterwards", NULL},
     WAIT_ENTRIES(w),
     {NULL},
   };
@@ -281,9 +286,14 @@ ic_cmd_recover(IcCli *cli, int argc, char **argv)
     return IC_EXIT_USAGE;
   if (argc > 1)
     return ic_cli_usage_error(cli, "recover takes no arguments");
+  if (move_aside && !from_sysfs)
+    return ic_cli_usage_error(cli, "--move-journal-aside goes with --from-sysfs");
+  if (forward && from_sysfs)
+    return ic_cli_usage_error(cli, "--from-sysfs does not read the journal, so it has no --forward");
   g_autoptr(IcAssignReport) report = NULL;
   GError *error = NULL;
-  gboolean ok = ic_assign_recover(cli->ctx, forward, &report, &error);
+  gboolean ok = from_sysfs ? ic_assign_recover_from_sysfs(cli->ctx, move_aside, &report, &error)
+                           : ic_assign_recover(cli->ctx, forward, &report, &error);
   return finish_op(cli, "recover", ok, report, error);
 }
 

@@ -13,7 +13,7 @@ select_caps(IcCli *cli, const IcDomainDoc *doc, const char *qemu, const char *ve
             char **binary_out, GError **error)
 {
   g_autofree char *binary = ic_qemu_binary_for(doc, qemu);
-  IcQemuCaps *caps = ic_qemu_caps_select(cli->ctx, binary, version, caps_file, error);
+  IcQemuCaps *caps = ic_qemu_caps_select(cli->ctx, binary, qemu != NULL, version, caps_file, error);
   if (caps != NULL)
     *binary_out = g_steal_pointer(&binary);
   return caps;
@@ -88,7 +88,7 @@ qemu_args_batch(IcCli *cli, int argc, char **argv, const char *qemu, const char 
     g_autofree char *binary = ic_qemu_binary_for(doc, qemu);
     IcQemuCaps *caps = g_hash_table_lookup(caps_by_binary, binary);
     if (caps == NULL) {
-      caps = ic_qemu_caps_select(cli->ctx, binary, version, caps_file, &error);
+      caps = ic_qemu_caps_select(cli->ctx, binary, qemu != NULL, version, caps_file, &error);
       if (caps == NULL) {
         worst = MAX(worst, ic_cli_fail(cli, error));
         continue;
@@ -150,6 +150,14 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
     return ic_cli_fail(cli, error);
   g_autoptr(GPtrArray) checks = NULL;
   if (verify) {
+    /* --verify starts the emulator: the XML's must pass the trust rule */
+    if (qemu == NULL) {
+      g_autofree char *resolved = NULL;
+      if (!ic_qemu_emulator_trusted(binary, &resolved, &error))
+        return ic_cli_fail(cli, error);
+      g_free(build->argv->binary);
+      build->argv->binary = g_steal_pointer(&resolved);
+    }
     checks = ic_qemu_verify(cli->ctx, build->argv, &error);
     if (checks == NULL)
       return ic_cli_fail(cli, error);
@@ -275,11 +283,13 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
 int
 ic_cmd_run(IcCli *cli, int argc, char **argv)
 {
-  g_autofree char *qemu = NULL, *caps_file = NULL;
+  g_autofree char *qemu = NULL, *caps_file = NULL, *user = NULL;
   gboolean dry_run = FALSE, keep_memlock = FALSE;
   GOptionEntry entries[] = {
     {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu, "QEMU binary (default: <emulator>, else qemu-system-<arch>)", "PATH"},
     {"qemu-caps", 0, 0, G_OPTION_ARG_FILENAME, &caps_file, "Capability file instead of probing the binary", "FILE"},
+    {"user", 0, 0, G_OPTION_ARG_STRING, &user,
+     "QEMU drops to this user after start-up (default libvirt-qemu where it exists; 'root' to keep root)", "NAME"},
     {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print what would be done, change nothing, start nothing", NULL},
     {"keep-memlock", 0, 0, G_OPTION_ARG_NONE, &keep_memlock,
      "Leave RLIMIT_MEMLOCK as it is (a limit managed elsewhere, e.g. by systemd)", NULL},
@@ -304,7 +314,8 @@ ic_cmd_run(IcCli *cli, int argc, char **argv)
   g_autoptr(IcQemuCaps) caps = select_caps(cli, doc, qemu, NULL, caps_file, &binary, &error);
   if (caps == NULL)
     return ic_cli_fail(cli, error);
-  IcQemuRunOptions ro = {.caps = caps, .binary = binary, .dry_run = dry_run, .keep_memlock = keep_memlock,
+  IcQemuRunOptions ro = {.caps = caps, .binary = binary, .binary_from_operator = qemu != NULL, .user = user,
+                         .dry_run = dry_run, .keep_memlock = keep_memlock,
                          .host_ram_bytes = (guint64) sysconf(_SC_PHYS_PAGES) * (guint64) sysconf(_SC_PAGESIZE)};
   int qemu_status = 0;
   if (!ic_qemu_run(cli->ctx, doc, &ro, NULL, &qemu_status, &error))

@@ -41,6 +41,26 @@ ic_group_verdict_to_id(IcGroupVerdict v)
   return "unknown";
 }
 
+gboolean
+ic_host_parse_group_link(const char *target, gint64 *number)
+{
+  /* the kernel's link is "../../../../kernel/iommu_groups/N"; anything else
+   * (a bare number, "garbage/5", "5 ") is a damaged or forged tree */
+  static const char suffix[] = "kernel/iommu_groups/";
+  const char *slash = target ? strrchr(target, '/') : NULL;
+  if (slash == NULL)
+    return FALSE;
+  const char *digits = slash + 1;
+  gsize prefix_len = (gsize) (digits - target);
+  if (prefix_len < sizeof suffix - 1 || memcmp(digits - (sizeof suffix - 1), suffix, sizeof suffix - 1) != 0)
+    return FALSE;
+  if (prefix_len > sizeof suffix - 1 && digits[-(gssize) sizeof suffix] != '/')
+    return FALSE;
+  if (*digits == '\0' || strspn(digits, "0123456789") != strlen(digits) || strlen(digits) > 9)
+    return FALSE;
+  return ic_parse_int64(digits, 10, 0, G_MAXINT, number);
+}
+
 static void
 reason_free(gpointer p)
 {

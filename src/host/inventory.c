@@ -335,10 +335,8 @@ read_iommu_group(IcPciDevice *dev, const DevDir *dir)
     return;
   }
   target[n] = '\0';
-  const char *base = strrchr(target, '/');
-  base = base ? base + 1 : target;
   gint64 v;
-  if (ic_parse_int64(base, 10, 0, G_MAXINT, &v))
+  if (ic_host_parse_group_link(target, &v))
     dev->iommu_group = (int) v;
   else
     ic_pci_device_note(dev, "link %s/%s -> %s does not name a group number", dir->base, display_path(dir, path, disp, sizeof disp), target);

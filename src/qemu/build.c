@@ -11,6 +11,33 @@
 
 /* ---- small helpers ------------------------------------------------------- */
 
+/* QEMU's option parser ends a value at a single ',' and reads ",," as one
+ * comma; libvirt's virQEMUBuildBufferEscapeComma doubles them.  Every
+ * string from the XML that lands inside a comma-separated option goes
+ * through here (or through qb_safe_word, where escaping is not enough). */
+char *
+ic_qemu_escape_comma(const char *value)
+{
+  GString *s = g_string_sized_new(strlen(value) + 8);
+  for (const char *p = value; *p; p++) {
+    if (*p == ',')
+      g_string_append_c(s, ',');
+    g_string_append_c(s, *p);
+  }
+  return g_string_free(s, FALSE);
+}
+
+gboolean
+qb_safe_word(const char *value)
+{
+  if (value == NULL || *value == '\0' || strlen(value) > 128)
+    return FALSE;
+  for (const char *p = value; *p; p++)
+    if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+      return FALSE;
+  return TRUE;
+}
+
 const char *
 qb_attr(QemuBuild *b, xmlNodePtr node, const char *name)
 {
@@ -285,6 +312,10 @@ static gboolean
 build_machine(QemuBuild *b)
 {
   const IcDomainDef *def = b->def;
+  /* the machine type comes from the capabilities (a --qemu-caps file is
+   * the operator's, but still a file): a plain word or nothing */
+  if (!qb_safe_word(b->machine_full))
+    return qb_fail(b, def->os, IC_ERROR_INVALID_ARG, "machine type '%s' is not a plain name", b->machine_full);
   GString *m = g_string_new(b->machine_full);
   if (b->q35 || b->pc)
     g_string_append(m, ",usb=off");
@@ -334,6 +365,13 @@ build_cpu_memory(QemuBuild *b)
       model = qb_text(b, qb_child(cpu, "model"));
       if (model == NULL || *model == '\0')
         return qb_fail(b, cpu, IC_ERROR_UNSUPPORTED, "cpu mode 'custom' without <model>");
+      /* the model is -cpu's first word: a comma would add properties
+       * (",pmu=on,..."); CPU model names are plain words */
+      if (!qb_safe_word(model)) {
+        g_autofree char *shown = g_strescape(model, NULL);
+        return qb_fail(b, qb_child(cpu, "model"), IC_ERROR_INVALID_ARG,
+                       "CPU model \"%s\" is not a CPU model name (letters, digits, '-', '_', '.')", shown);
+      }
     } else {
       return qb_fail(b, cpu, IC_ERROR_UNSUPPORTED, "cpu mode '%s' is outside what iommuctl models", mode);
     }
@@ -394,7 +432,8 @@ build_monitor(QemuBuild *b)
   ic_qemu_argv_add_flag(b->argv, "-no-user-config");
   ic_qemu_argv_add_flag(b->argv, "-nodefaults");
   if (b->opts->qmp_socket != NULL) {
-    g_autofree char *chr = g_strdup_printf("socket,id=charmonitor,path=%s,server=on,wait=off", b->opts->qmp_socket);
+    g_autofree char *path = ic_qemu_escape_comma(b->opts->qmp_socket);
+    g_autofree char *chr = g_strdup_printf("socket,id=charmonitor,path=%s,server=on,wait=off", path);
     ic_qemu_argv_add_text(b->argv, "-chardev", chr);
     ic_qemu_argv_add_text(b->argv, "-mon", "chardev=charmonitor,id=monitor,mode=control");
   }
@@ -423,7 +462,10 @@ ic_qemu_build(IcContext *ctx, const IcDomainDoc *doc, const IcQemuBuildOptions *
   gboolean ok = build_machine_checks(&b) && check_subset(&b) && qb_collect(&b) &&
                 qb_viommu_validate(&b) && qb_bypass_collect(&b);
   if (ok) {
-    g_autofree char *name = g_strdup_printf("guest=%s,debug-threads=on", b.def->name ? b.def->name : "iommuctl");
+    /* libvirt 9.0: "guest=NAME,debug-threads=on" with NAME's commas doubled;
+     * unescaped, <name>vm,process=pwn</name> renames the process */
+    g_autofree char *guest = ic_qemu_escape_comma(b.def->name ? b.def->name : "iommuctl");
+    g_autofree char *name = g_strdup_printf("guest=%s,debug-threads=on", guest);
     ic_qemu_argv_add_text(b.argv, "-name", name);
     if (opts->paused)
       ic_qemu_argv_add_flag(b.argv, "-S");

@@ -673,9 +673,25 @@ ic_qemu_caps_for_version(const IcQemuCaps *base, const char *version, GError **e
   return c;
 }
 
+gboolean
+ic_qemu_emulator_trusted(const char *binary, char **resolved_out, GError **error)
+{
+  g_autofree char *path = g_find_program_in_path(binary);
+  g_autoptr(GError) why = NULL;
+  if (path != NULL && ic_trusted_executable(path, resolved_out, &why))
+    return TRUE;
+  g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+              "refusing to execute the emulator %s that the domain XML names: %s; iommuctl runs as "
+              "root and executes only an emulator that is, with every directory above it, owned by "
+              "root and not writable by group or other; pass --qemu PATH (a binary you choose), "
+              "--qemu-caps FILE or --qemu-version X.Y", binary,
+              why ? why->message : "it is not found");
+  return FALSE;
+}
+
 IcQemuCaps *
-ic_qemu_caps_select(IcContext *ctx, const char *binary, const char *version, const char *caps_file,
-                    GError **error)
+ic_qemu_caps_select(IcContext *ctx, const char *binary, gboolean operator_named, const char *version,
+                    const char *caps_file, GError **error)
 {
   if (caps_file != NULL) {
     g_autoptr(IcQemuCaps) c = ic_qemu_caps_load_file(caps_file, error);
@@ -684,13 +700,27 @@ ic_qemu_caps_select(IcContext *ctx, const char *binary, const char *version, con
     return ic_qemu_caps_for_version(c, version, error);
   }
   g_autofree char *path = g_find_program_in_path(binary);
-  if (path == NULL && version != NULL) {
+  /* Probing executes the binary: one the XML names must pass the trust
+   * rule, and then the checked, resolved path is what runs (a symlink on
+   * the way could be swapped between check and exec); with --qemu-version
+   * the version table stands in for an untrusted one. */
+  g_autofree char *resolved = NULL;
+  gboolean may_execute = path != NULL && (operator_named || ic_qemu_emulator_trusted(binary, &resolved, NULL));
+  if (!may_execute && version != NULL) {
     IcQemuCaps *c = ic_qemu_caps_for_version(NULL, version, error);
     if (c != NULL)
       c->binary = g_strdup(binary);
     return c;
   }
-  g_autoptr(IcQemuCaps) probed = ic_qemu_caps_probe(ctx, binary, error);
+  if (path != NULL && !may_execute) {
+    ic_qemu_emulator_trusted(binary, NULL, error);
+    return NULL;
+  }
+  if (resolved != NULL) {
+    g_free(path);
+    path = g_steal_pointer(&resolved);
+  }
+  g_autoptr(IcQemuCaps) probed = ic_qemu_caps_probe(ctx, path != NULL ? path : binary, error);
   if (probed == NULL || version == NULL)
     return g_steal_pointer(&probed);
   return ic_qemu_caps_for_version(probed, version, error);

@@ -402,9 +402,7 @@ qb_build_chardevs(QemuBuild *b)
       const char *path = qb_attr(b, qb_child(node, "source"), "path");
       if (path == NULL)
         return qb_fail(b, node, IC_ERROR_INVALID_ARG, "serial type '%s' needs <source path=''/>", type);
-      g_autofree char *esc = NULL;
-      g_auto(GStrv) parts = g_strsplit(path, ",", -1);
-      esc = g_strjoinv(",,", parts);
+      g_autofree char *esc = ic_qemu_escape_comma(path);
       if (strcmp(type, "file") == 0)
         chardev = g_strdup_printf("file,id=%s,path=%s", id, esc);
       else

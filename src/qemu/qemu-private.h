@@ -36,6 +36,11 @@ typedef struct {
 } QemuBuild;
 
 /* build.c */
+/* Commas doubled, as QEMU's option parser and libvirt expect. */
+char *ic_qemu_escape_comma(const char *value);
+/* Letters, digits, '-', '_', '.', 1..128 bytes: a value that needs no
+ * escaping anywhere in an option (CPU model, machine type, user name). */
+gboolean qb_safe_word(const char *value);
 const char *qb_attr(QemuBuild *b, xmlNodePtr node, const char *name);
 const char *qb_text(QemuBuild *b, xmlNodePtr node);
 xmlNodePtr qb_child(xmlNodePtr parent, const char *name);

@@ -6,6 +6,8 @@
 #include <iommuctl/assign.h>
 
 #include <errno.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <glib-unix.h>
 #include <gio/gio.h>
 #include <signal.h>
@@ -215,6 +217,83 @@ launch_and_wait(const IcQemuArgv *argv, GPtrArray *out, int *status, GError **er
   return TRUE;
 }
 
+/* ---- whom QEMU runs as ----------------------------------------------------
+ * QEMU opens what needs root at start-up (/dev/vfio/N, the tap, locked
+ * memory), then changes to the user with -run-with user= (QEMU >= 9.1) or
+ * -runas (older; deprecated in 9.1).  Without a user to drop to, iommuctl
+ * refuses to start QEMU as root unless told so. */
+
+#define DEFAULT_QEMU_USER "libvirt-qemu"
+
+/* The user QEMU drops to, NULL for none (stay as we are). */
+static gboolean
+choose_user(const IcQemuRunOptions *opts, GPtrArray *out, char **user, GError **error)
+{
+  *user = NULL;
+  if (opts->user != NULL) {
+    if (strcmp(opts->user, "root") == 0) {
+      say(out, "QEMU runs as root (--user root)");
+      return TRUE;
+    }
+    /* a user name goes into -run-with/-runas: a plain word, and one that
+     * exists, or QEMU fails only after iommuctl detached the devices */
+    if (!qb_safe_word(opts->user) || opts->user[0] == '-') {
+      g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "--user '%s' is not a user name", opts->user);
+      return FALSE;
+    }
+    if (getpwnam(opts->user) == NULL) {
+      g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "--user %s: no such user", opts->user);
+      return FALSE;
+    }
+    *user = g_strdup(opts->user);
+    return TRUE;
+  }
+  if (getpwnam(DEFAULT_QEMU_USER) != NULL) {
+    *user = g_strdup(DEFAULT_QEMU_USER);
+    return TRUE;
+  }
+  if (geteuid() != 0) {
+    say(out, "QEMU runs as the invoking user (uid %u)", (guint) geteuid());
+    return TRUE;
+  }
+  g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+              "refusing to run QEMU as root: there is no %s user to drop to, and as root QEMU opens "
+              "every path the domain XML names with root's rights; pass --user NAME (an unprivileged "
+              "account that can open the domain's disks), or --user root to accept it", DEFAULT_QEMU_USER);
+  return FALSE;
+}
+
+/* <qemu:commandline> is copied verbatim, as libvirt does; it must not
+ * choose the user or the jail behind --user's back. */
+static gboolean
+refuse_privilege_options(const IcQemuArgv *argv, GError **error)
+{
+  static const char *const owned[] = {"-runas", "-run-with", "-chroot", "-daemonize", NULL};
+  for (guint i = 0; i < argv->opts->len; i++) {
+    const IcQemuOpt *o = argv->opts->pdata[i];
+    if (g_strv_contains(owned, o->name)) {
+      g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+                  "the domain's qemu:commandline passes %s: 'iommuctl run' decides whom QEMU runs as "
+                  "(--user); remove it", o->name);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static void
+add_user_option(IcQemuArgv *argv, const IcQemuCaps *caps, const char *user, GPtrArray *out)
+{
+  if (ic_qemu_caps_version_code(caps) >= 9001000) {
+    g_autofree char *esc = ic_qemu_escape_comma(user);
+    g_autofree char *v = g_strdup_printf("user=%s", esc);
+    ic_qemu_argv_add_text(argv, "-run-with", v);
+  } else {
+    ic_qemu_argv_add_text(argv, "-runas", user);
+  }
+  say(out, "QEMU drops to user %s after start-up", user);
+}
+
 gboolean
 ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtrArray *out, int *qemu_status,
             GError **error)
@@ -225,8 +304,22 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
     return FALSE;
   IcQemuBuildOptions bo = {.caps = opts->caps, .binary = opts->binary};
   g_autoptr(IcQemuBuild) build = ic_qemu_build(ctx, doc, &bo, error);
-  if (build == NULL)
+  if (build == NULL || !refuse_privilege_options(build->argv, error))
     return FALSE;
+  g_autofree char *user = NULL;
+  if (!choose_user(opts, out, &user, error))
+    return FALSE;
+  if (user != NULL)
+    add_user_option(build->argv, opts->caps, user, out);
+  /* starting it executes it: the XML's emulator must pass the trust rule
+   * before anything on the host changes */
+  if (!opts->dry_run && !opts->binary_from_operator) {
+    g_autofree char *resolved = NULL;
+    if (!ic_qemu_emulator_trusted(build->argv->binary, &resolved, error))
+      return FALSE;
+    g_free(build->argv->binary);
+    build->argv->binary = g_steal_pointer(&resolved);
+  }
   for (guint i = 0; i < build->notes->len; i++) {
     const IcQemuNote *n = build->notes->pdata[i];
     say(out, "%s: line %d: %s [%s]", n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", n->line, n->message,

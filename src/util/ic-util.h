@@ -36,6 +36,21 @@ gboolean ic_write_attr(const char *path, const char *value, GError **error);
 /* mkdir -p with mode. */
 gboolean ic_mkdir_p(const char *path, int mode, GError **error);
 
+/* ---- trust (src/util/trust.c) ------------------------------------------- */
+
+/* Whether root may execute path: after realpath, the file and every
+ * directory from / down to it are owned by root and not writable by group
+ * or other (checked component by component with O_PATH|O_NOFOLLOW).  The
+ * error (IC_ERROR_INVALID_ARG) names the component that fails.
+ * *resolved_out (may be NULL) gets the resolved path. */
+gboolean ic_trusted_executable(const char *path, char **resolved_out, GError **error);
+/* A state directory (want_dir) or file: owned by root or the effective uid,
+ * not writable by group or other, a file not a symlink.  The error
+ * (IC_ERROR_PERMISSION) names the path and the chown/chmod that fixes it.
+ * _path accepts a path that does not exist yet. */
+gboolean ic_trusted_state_fd(int fd, const char *path, gboolean want_dir, GError **error);
+gboolean ic_trusted_state_path(const char *path, gboolean want_dir, GError **error);
+
 /* ---- strings & numbers ------------------------------------------------- */
 
 /* Strict integer parsing: whole string (after trimming whitespace) must be

@@ -120,7 +120,7 @@ def domain(name, boot, devices, log, features="<acpi/>\n    <ioapic driver='qemu
 
 def boot(xml, log, timeout=240):
     """iommuctl run, bounded; returns the lines between the markers."""
-    p = subprocess.Popen([IOMMUCTL, "run", xml], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    p = subprocess.Popen([IOMMUCTL, "run", "--user", "root", xml], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -70,7 +70,7 @@ def run(root, xml, *args, mode="exit0", wait_signal=False):
     out = os.path.join(root, "qemu-" + mode)
     env = {"FAKE_OUT": out, "FAKE_MODE": mode, "FIXTURE": root}
     cmd = sk.preload() + [sk.IOMMUCTL, "run", "--sysfs-root", root, "--state-dir", os.path.join(root, "state"),
-                          "--qemu-caps", caps, xml] + list(args)
+                          "--qemu-caps", caps, "--qemu", FAKE, "--user", "root", xml] + list(args)
     environ = sk.env_for(root, extra=env)
     if not wait_signal:
         return subprocess.run(cmd, env=environ, capture_output=True, text=True, timeout=60), out
