@@ -69,6 +69,12 @@ gboolean ic_ps_module_in_initramfs(IcContext *ctx, const char *config_root, cons
                                    const char *module);
 const char *ic_ps_initramfs_command(const char *kind);
 
+/* ---- diff inputs ------------------------------------------------------- */
+
+/* PCI addresses of the <hostdev type='pci'> sources of a domain XML
+ * document; IC_ERROR_PARSE when it is not one. */
+char **ic_ps_domain_hostdevs(const char *xml, gsize len, GError **error);
+
 char *ic_ps_join_root(const char *config_root, const char *abs_path);
 void ic_ps_file_free(IcPersistFile *f);
 
