@@ -135,8 +135,9 @@ void ic_persist_check_free(IcPersistCheck *c);
 GPtrArray *ic_persist_verify(IcContext *ctx, GError **error);
 
 /* The readiness item `check` and `report` show ("persisted-bindings"):
- * INFO when nothing is persisted, PASS all bound, WARN not bound or a host
- * driver first, FAIL hardware changed.  Owned by the caller (g_free'd fields). */
+ * NULL when nothing is persisted (or the state cannot be read), else PASS
+ * all bound, WARN not bound or a host driver first, FAIL hardware changed.
+ * Owned by the caller (g_free'd fields, like ic_host_check()'s items). */
 IcCheckItem *ic_persist_check_item(IcContext *ctx);
 
 /* ---- diff ---------------------------------------------------------------- */

@@ -299,6 +299,18 @@ check_ours(const char *real, GError **error)
   return TRUE;
 }
 
+gboolean
+ic_ps_check_files(GPtrArray *files, const char *config_root, GError **error)
+{
+  for (guint i = 0; i < files->len; i++) {
+    const IcPersistFile *f = files->pdata[i];
+    g_autofree char *real = ic_ps_join_root(config_root, f->path);
+    if (f->action != IC_PERSIST_FILE_UNCHANGED && !check_ours(real, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 is_executable(const char *path)
 {

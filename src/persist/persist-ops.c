@@ -242,8 +242,9 @@ refuse_blocked(const IcAssignPlan *plan, gboolean force, GError **error)
     for (guint i = 0; i < g->members->len; i++) {
       const IcAssignMember *m = g->members->pdata[i];
       if (m->action == IC_ASSIGN_BLOCKED)
-        g_string_append_printf(why, "%s%s (group %u): %s", why->len ? "; " : "", m->name, g->number,
-                               m->reason);
+        g_string_append_printf(why, "%s%s (group %u): %s%s", why->len ? "; " : "", m->name, g->number,
+                               m->reason, m->holds_root ? " (it holds the root filesystem: never, "
+                               "even with --force)" : "");
     }
   }
   if (why->len == 0)
@@ -405,6 +406,8 @@ ic_persist(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const IcPersis
   g_autoptr(GPtrArray) all = merge(old, res->devices);
   g_autoptr(GPtrArray) files = files_for_root(ctx, all, root, res);
   g_ptr_array_extend_and_steal(res->files, g_steal_pointer(&files));
+  if (!ic_ps_check_files(res->files, root, error))
+    return NULL;
   if (o->dry_run)
     return regenerate_initramfs(res, root, FALSE, error) ? g_steal_pointer(&res) : NULL;
 

@@ -60,6 +60,10 @@ typedef struct {
 GPtrArray *ic_ps_render(GPtrArray *records, const char *config_root, const IcPsRender *r);
 /* WRITE/UNCHANGED/REMOVE against what is on disk under config_root. */
 void ic_ps_compare_disk(GPtrArray *files, const char *config_root);
+/* Every file to write or remove is ours (or absent): IC_ERROR_CONFLICT
+ * naming the first one that is someone else's.  Checked before anything
+ * changes, again when writing. */
+gboolean ic_ps_check_files(GPtrArray *files, const char *config_root, GError **error);
 /* Do it: atomic writes, removals.  Errors name the file. */
 gboolean ic_ps_apply_files(GPtrArray *files, const char *config_root, GError **error);
 /* The initramfs flavour of the config root ("initramfs-tools", "dracut", NULL)

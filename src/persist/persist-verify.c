@@ -169,20 +169,12 @@ ic_persist_check_item(IcContext *ctx)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) checks = ic_persist_verify(ctx, &error);
+  /* nothing persisted, or a state directory this user cannot read: no item */
+  if (checks == NULL || checks->len == 0)
+    return NULL;
   IcCheckItem *it = g_new0(IcCheckItem, 1);
   it->id = g_strdup("persisted-bindings");
   it->title = g_strdup("Persisted vfio bindings in place");
-  if (checks == NULL) {
-    it->status = IC_CHECK_WARN;
-    it->detail = g_strdup(error->message);
-    it->fix = g_strdup("see 'iommuctl persist --verify'");
-    return it;
-  }
-  if (checks->len == 0) {
-    it->status = IC_CHECK_INFO;
-    it->detail = g_strdup("nothing persisted");
-    return it;
-  }
   guint worst = IC_PERSIST_BOUND;
   g_autoptr(GString) bad = g_string_new(NULL);
   for (guint i = 0; i < checks->len; i++) {
