@@ -222,6 +222,23 @@ cmp_int(gconstpointer a, gconstpointer b)
   return *(const int *) a - *(const int *) b;
 }
 
+/* The old group's members, followed to their new addresses, are exactly now. */
+static gboolean
+same_members(const IcIommuGroup *og, GPtrArray *now, GHashTable *map)
+{
+  if (og->members->len != now->len)
+    return FALSE;
+  for (guint i = 0; i < og->members->len; i++) {
+    const char *to = g_hash_table_lookup(map, ((IcPciDevice *) og->members->pdata[i])->name);
+    gboolean hit = FALSE;
+    for (guint k = 0; to && k < now->len && !hit; k++)
+      hit = strcmp(now->pdata[k], to) == 0;
+    if (!hit)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 compare_group(IcDiff *d, IcIommuGroup *og, IcInventory *new, GHashTable *map, GHashTable *back)
 {
@@ -292,7 +309,7 @@ compare_group(IcDiff *d, IcIommuGroup *og, IcInventory *new, GHashTable *map, GH
     if (from->len > 1) {
       it = add_item(d, "groups", "merged", subject, g_strdup_printf("group %d (%s) merged into group %d (%s)",
                     og->number, was, g, is), NULL, NULL);
-    } else if (strcmp(was, is) != 0) {
+    } else if (!same_members(og, now, map)) {
       it = add_item(d, "groups", "members", subject, g_strdup_printf("group %d changed members: %s -> "
                     "group %d: %s", og->number, was, g, is), NULL, NULL);
     } else if (og->number != g) {
@@ -382,6 +399,16 @@ compare_host(IcDiff *d, IcInventory *old, IcInventory *new)
 
 /* ---- what the changes hit: persisted bindings, hostdevs ------------------ */
 
+/* Every reason an address is touched, device changes first, "; "-joined. */
+static void
+add_reason(GHashTable *out, const char *addr, const char *text)
+{
+  const char *had = g_hash_table_lookup(out, addr);
+  if (had != NULL && strstr(had, text) != NULL)
+    return;
+  g_hash_table_insert(out, g_strdup(addr), had ? g_strconcat(had, "; ", text, NULL) : g_strdup(text));
+}
+
 /* Addresses (old and new) that any device or group change concerns. */
 static void
 touched_addresses(IcDiff *d, IcInventory *old, GHashTable *out)
@@ -389,11 +416,11 @@ touched_addresses(IcDiff *d, IcInventory *old, GHashTable *out)
   for (guint i = 0; i < d->items->len; i++) {
     DiffItem *it = d->items->pdata[i];
     for (char **a = it->addrs; a && *a; a++)
-      g_hash_table_insert(out, g_strdup(*a), g_strdup(it->text));
+      add_reason(out, *a, it->text);
     if (it->group >= 0) {
       IcIommuGroup *g = ic_inventory_find_group(old, it->group);
       for (guint m = 0; g && m < g->members->len; m++)
-        g_hash_table_insert(out, g_strdup(((IcPciDevice *) g->members->pdata[m])->name), g_strdup(it->text));
+        add_reason(out, ((IcPciDevice *) g->members->pdata[m])->name, it->text);
     }
   }
 }
