@@ -79,6 +79,11 @@ const char *ic_ps_initramfs_command(const char *kind);
  * document; IC_ERROR_PARSE when it is not one. */
 char **ic_ps_domain_hostdevs(const char *xml, gsize len, GError **error);
 
+/* /run/iommuctl/host-bound: "<address> <driver>" lines the udev rule
+ * appends when a host driver bound a persisted device this boot; address ->
+ * the last driver named; other lines are skipped. */
+GHashTable *ic_ps_parse_host_bound(const char *text);
+
 char *ic_ps_join_root(const char *config_root, const char *abs_path);
 void ic_ps_file_free(IcPersistFile *f);
 

@@ -35,23 +35,30 @@ ic_persist_check_free(IcPersistCheck *c)
 /* /run/iommuctl/host-bound: "<address> <driver>" lines the udev rule
  * appends when a host driver bound a persisted device this boot.  The
  * last driver named per address wins. */
-static GHashTable *
-read_host_bound(IcContext *ctx)
+GHashTable *
+ic_ps_parse_host_bound(const char *text)
 {
   GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_autofree char *path = ic_context_sys_path(ctx, "/run/iommuctl/host-bound");
-  g_autofree char *text = NULL;
-  if (!ic_read_file(path, 1 << 20, &text, NULL, NULL))
-    return seen;
   g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
   for (char **l = lines; *l; l++) {
     g_auto(GStrv) w = g_strsplit(g_strstrip(*l), " ", 3);
     IcPciAddr a;
-    if (w[0] == NULL || w[1] == NULL || !ic_pci_addr_parse(w[0], &a, NULL))
+    if (w[0] == NULL || w[1] == NULL || w[1][0] == '\0' || !ic_pci_addr_parse(w[0], &a, NULL))
       continue;
     g_hash_table_replace(seen, ic_pci_addr_to_string(&a), g_strdup(w[1]));
   }
   return seen;
+}
+
+/* /run/iommuctl/host-bound, written by the udev rule (see persist-files.c) */
+static GHashTable *
+read_host_bound(IcContext *ctx)
+{
+  g_autofree char *path = ic_context_sys_path(ctx, "/run/iommuctl/host-bound");
+  g_autofree char *text = NULL;
+  if (!ic_read_file(path, 1 << 20, &text, NULL, NULL))
+    return ic_ps_parse_host_bound("");
+  return ic_ps_parse_host_bound(text);
 }
 
 static char *
