@@ -40,6 +40,12 @@ bundle_binary() { # SRC NAME DIR: a binary with its own libraries and loader, ru
 u=$IC_GUEST_TMP/udev
 bundle_binary /bin/udevadm udevadm "$u"
 cp -L /bin/udevadm "$u/bin/systemd-udevd"
+# kmod's modprobe too: the guest's busybox modprobe does not load vfio-pci's stack
+kmod_bin=$(command -v kmod || echo /bin/kmod)
+cp -L "$kmod_bin" "$u/bin/kmod"
+ldd "$kmod_bin" | awk '/=> \//{print $3}' | while read -r l; do cp -L "$l" "$u/lib/"; done
+printf '#!/bin/sh\nexec /opt/udev/lib/ld.so --library-path /opt/udev/lib --argv0 modprobe /opt/udev/bin/kmod "$@"\n' > "$u/modprobe"
+chmod +x "$u/modprobe"
 mkdir -p "$u/rules"
 for r in 80-drivers.rules; do
   f=$(ls /lib/udev/rules.d/$r /usr/lib/udev/rules.d/$r 2>/dev/null | head -n 1)

@@ -25,6 +25,9 @@ dev_by_id() { # VENDOR DEVICE -> first BDF off bus 00 with these ids
 mkdir -p $STATE && mount -t ext4 /dev/nvme0n1 $STATE || echo "CHECK FAIL mount the state disk"
 mkdir -p /etc/udev/rules.d /etc/modprobe.d /etc/modules-load.d /usr/sbin
 ln -sf /opt/udev/udevadm /bin/udevadm
+rm -f /bin/modprobe /sbin/modprobe
+ln -s /opt/udev/modprobe /bin/modprobe
+ln -s /opt/udev/modprobe /sbin/modprobe
 cp /opt/udev/rules/*.rules /etc/udev/rules.d/
 # what the persistent root holds: the files a previous boot's persist wrote
 for f in etc/udev/rules.d/41-iommuctl-vfio.rules etc/modprobe.d/iommuctl-vfio.conf etc/modules-load.d/iommuctl-vfio.conf; do
