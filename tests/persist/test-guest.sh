@@ -12,7 +12,10 @@
 #   boot 2  both come up on vfio-pci, no host driver ever bound them (driver
 #           links, /run/iommuctl/host-bound, dmesg), persist --verify ok
 #   boot 3  the e1000e is in another slot and an e1000 at its old address:
-#           the new occupant is left alone, persist --verify reports the change
+#           the new occupant is left alone, persist --verify reports the change;
+#           diff against boot 2's snapshot: the card moved behind another port
+#   boot 4  iommu.passthrough=1: diff says every group turned identity
+#   boot 5  no IOMMU: diff says the IOMMU is off and the groups are gone
 set -u
 . "$IOMMUCTL_SRCDIR/tests/lib/guest.sh"
 ic_guest_require
@@ -93,17 +96,20 @@ topo3="-device pcie-root-port,id=rp1,chassis=1 -device pcie-pci-bridge,id=br1,bu
   -device pcie-root-port,id=rp2,chassis=2 -device e1000e,bus=rp2"
 
 fails=0
-for boot in boot1 boot2 boot3; do
+for boot in boot1 boot2 boot3 boot4 boot5; do
   echo "===== $boot"
   topo=$topo12; [ $boot = boot3 ] && topo=$topo3
+  extra=""; iommu=intel
+  [ $boot = boot4 ] && extra="-a iommu.passthrough=1"
+  [ $boot = boot5 ] && iommu=none
   # shellcheck disable=SC2086
   out=$(ic_guest_run -s "$here/$boot.sh" -f "$here:/opt/persist-guest" -f "$u:/opt/udev" -f "$b:/opt/bash" \
         -f "$m/lib/modules:/lib/modules" -e REL="$rel" --no-default-modules -M nvme -M ext4 \
-        -a no_timer_check -t 400 -- $disk $topo 2>&1)
+        -a no_timer_check $extra -i $iommu -t 400 -- $disk $topo 2>&1)
   echo "$out"
   ok=$(echo "$out" | grep -c '^CHECK ok')
   bad=$(echo "$out" | grep -c '^CHECK FAIL')
-  case $boot in boot1) want=13 ;; boot2) want=13 ;; boot3) want=10 ;; esac
+  case $boot in boot1) want=13 ;; boot2) want=13 ;; boot3) want=10 ;; boot4) want=5 ;; boot5) want=4 ;; esac
   echo "$boot: $ok checks ok, $bad failed"
   if [ "$bad" -ne 0 ] || [ "$ok" -lt "$want" ]; then
     echo "FAIL: $boot ($ok ok of $want expected, $bad failed)"; fails=$((fails + 1))
