@@ -13,7 +13,11 @@
 #include "assign/assign-private.h"
 #include "util/ic-util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct IcPsStore {
   sqlite3 *db;
@@ -48,6 +52,32 @@ ic_ps_store_close(IcPsStore *s)
   g_free(s);
 }
 
+/* persist.db itself: created 0600 before SQLite opens it (SQLite would use
+ * 0644 & ~umask, and give -wal/-shm the same mode), never through a
+ * symlink, and refused when someone else could have written it: the udev
+ * rules are generated from its rows. */
+static gboolean
+trust_db_file(const char *path, gboolean create, GError **error)
+{
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  if (fd < 0) {
+    g_set_error(error, IC_ERROR, errno == ELOOP ? IC_ERROR_PERMISSION : IC_ERROR_IO,
+                "%s: %s", path, errno == ELOOP ? "is a symlink; refusing it" : g_strerror(errno));
+    return FALSE;
+  }
+  struct stat st;
+  gboolean ok = fstat(fd, &st) == 0;
+  close(fd);
+  if (!ok || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PERMISSION,
+                "%s is not a regular file owned by root (or you) and writable by its owner only; "
+                "fix it (chown root:root, chmod 600) or move it away", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 IcPsStore *
 ic_ps_store_open(IcContext *ctx, gboolean create, GError **error)
 {
@@ -61,7 +91,9 @@ ic_ps_store_open(IcContext *ctx, gboolean create, GError **error)
     return NULL;
   }
   g_autofree char *path = g_build_filename(ctx->state_dir, "persist.db", NULL);
-  if (!create && !g_file_test(path, G_FILE_TEST_EXISTS))
+  if (!create && !g_file_test(path, G_FILE_TEST_EXISTS) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
+    return NULL;
+  if (!trust_db_file(path, create, error))
     return NULL;
   g_autoptr(IcPsStore) s = g_new0(IcPsStore, 1);
   s->path = g_steal_pointer(&path);

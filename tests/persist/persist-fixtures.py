@@ -292,5 +292,20 @@ c.ok(p.returncode == 0 and set(tree(cfg)) == {"/etc/dracut.conf.d/net.conf"}
      "unpersist: the dracut module goes, the regeneration is asked for, the user's conf stays",
      p.stdout + str(tree(cfg)))
 
+# ---- the record store is trusted only when nobody else could write it --------------
+root = sk.fresh(template, os.path.join(tmp, "trust"))
+persist(root, os.path.join(tmp, "cfg-trust"), "02:02.0", check=0)
+db = os.path.join(root, "state", "persist.db")
+c.ok(oct(os.stat(db).st_mode & 0o777) == "0o600", "persist.db is created 0600", oct(os.stat(db).st_mode))
+os.chmod(db, 0o664)
+p, doc = sk.run_json(root, "persist", "--list")
+c.ok(p.returncode == 3 and "persist.db" in p.stderr and "chmod 600" in p.stderr,
+     "a group-writable persist.db is refused (exit 3), naming the fix", p.stderr)
+os.chmod(db, 0o600)
+os.rename(db, db + ".real")
+os.symlink(db + ".real", db)
+p, doc = sk.run_json(root, "persist", "--verify")
+c.ok(p.returncode == 3 and "symlink" in p.stderr, "a symlinked persist.db is refused", p.stderr)
+
 shutil.rmtree(tmp)
 c.finish("persist-fixtures")
