@@ -166,15 +166,13 @@ files_for_root(IcContext *ctx, GPtrArray *records, const char *root, IcPersistRe
                                          "no modules-load.d or softdep lines, driver_override alone binds"));
   GPtrArray *files = ic_ps_render(mine, root, &r);
   ic_ps_compare_disk(files, root);
-  /* the initramfs must be rebuilt when its hook is written or removed, or
-   * when a file it copies changed */
-  gboolean had_hook = FALSE, changed = FALSE;
+  /* the initramfs must be rebuilt when its hook is written or removed, or,
+   * while it has the hook, when a file the hook copies changed */
+  gboolean changed = FALSE;
   for (guint i = 0; i < files->len; i++) {
     const IcPersistFile *f = files->pdata[i];
     gboolean hook = strstr(f->path, "initramfs-tools") || strstr(f->path, "dracut");
-    had_hook |= hook && f->action != IC_PERSIST_FILE_REMOVE;
-    changed |= f->action != IC_PERSIST_FILE_UNCHANGED && (hook || had_hook || r.initramfs_kind);
-    if (hook && f->action == IC_PERSIST_FILE_REMOVE && kind != NULL)
+    if (f->action != IC_PERSIST_FILE_UNCHANGED && (hook || r.initramfs_kind != NULL))
       changed = TRUE;
   }
   if (changed && kind != NULL) {
@@ -408,6 +406,16 @@ ic_persist(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const IcPersis
   g_ptr_array_extend_and_steal(res->files, g_steal_pointer(&files));
   if (!ic_ps_check_files(res->files, root, error))
     return NULL;
+  /* a device persisted before under another config root: its lines go from there */
+  g_autoptr(GPtrArray) moved_from = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < old->len; i++) {
+    const IcPersistDevice *prev = old->pdata[i];
+    for (guint k = 0; k < res->devices->len; k++)
+      if (strcmp(((IcPersistDevice *) res->devices->pdata[k])->name, prev->name) == 0 &&
+          strcmp(prev->config_root, root) != 0 &&
+          !g_ptr_array_find_with_equal_func(moved_from, prev->config_root, g_str_equal, NULL))
+        g_ptr_array_add(moved_from, g_strdup(prev->config_root));
+  }
   if (o->dry_run)
     return regenerate_initramfs(res, root, FALSE, error) ? g_steal_pointer(&res) : NULL;
 
@@ -425,6 +433,14 @@ ic_persist(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const IcPersis
     g_prefix_error(error, "the devices are bound to vfio now but the binding was not persisted "
                           "('iommuctl reattach' gives them back): ");
     return NULL;
+  }
+  for (guint k = 0; k < moved_from->len; k++) {
+    g_autoptr(IcPersistResult) scratch = result_new(FALSE);
+    g_autoptr(GPtrArray) rf = files_for_root(ctx, all, moved_from->pdata[k], scratch);
+    if (!commit(ctx, store, NULL, NULL, rf, moved_from->pdata[k], error))
+      return NULL;
+    g_ptr_array_add(res->notes, g_strdup_printf("persisted before under %s: its lines there were removed",
+                                                (const char *) moved_from->pdata[k]));
   }
   for (guint i = 0; i < res->files->len; i++) {
     const IcPersistFile *f = res->files->pdata[i];

@@ -218,6 +218,16 @@ p, doc = sk.run_json(root, "unpersist", "--all")
 c.ok(p.returncode == 0 and tree(cfg) == {} and sk.state_of(root) == sk.state_of(template),
      "unpersist --all: nothing left, every device back", str(sk.state_of(root)))
 
+# persisted again under another config root: the old root's lines go
+root = sk.fresh(template, os.path.join(tmp, "reroot"))
+cfg_a, cfg_b = os.path.join(tmp, "cfg-a"), os.path.join(tmp, "cfg-b")
+persist(root, cfg_a, "02:02.0", check=0)
+persist(root, cfg_a, "00:04.0", check=0)
+p, doc = persist(root, cfg_b, "02:02.0")
+ra, rb = tree(cfg_a).get(RULES, ""), tree(cfg_b).get(RULES, "")
+c.ok(p.returncode == 0 and "0000:02:02.0" not in ra and "0000:00:04.0" in ra and "0000:02:02.0" in rb,
+     "persist under another config root moves the group's lines there", ra + "\n----\n" + rb)
+
 # ---- refusals: the assign layer's ---------------------------------------------
 root = sk.fresh(template, os.path.join(tmp, "refuse"))
 cfg = os.path.join(tmp, "cfg-refuse")
