@@ -10,7 +10,10 @@
  * is probed again).  A device that a host driver bound anyway (a built-in or
  * initramfs driver at coldplug, or a module another device's event loaded
  * first) is recorded in /run/iommuctl/host-bound for `persist --verify`,
- * unbound and probed again.  Nothing matches a different card at the
+ * unbound and probed again, but only while driver_override still names the
+ * vfio driver: an operator who cleared it and bound a host driver by hand
+ * is not fought (without that condition the reprobe would bind the host
+ * driver again, and the rule would run for ever).  Nothing matches a different card at the
  * address, so a new occupant is left alone. */
 #include "persist/persist-private.h"
 #include "util/ic-util.h"
@@ -116,10 +119,11 @@ render_rules(GPtrArray *records, const IcPsRender *r)
     /* a host driver got there first: say so for --verify, then take it back */
     g_string_append(s, "ACTION==\"add|bind\", ");
     identity_match(s, d);
-    g_string_append_printf(s, ", DRIVER==\"?*\", DRIVER!=\"%s\", RUN+=\"/bin/sh -c 'mkdir -p /run/iommuctl; "
+    g_string_append_printf(s, ", ATTR{driver_override}==\"%s\", DRIVER==\"?*\", DRIVER!=\"%s\", "
+                           "RUN+=\"/bin/sh -c 'mkdir -p /run/iommuctl; "
                            "echo $kernel $env{DRIVER} >> /run/iommuctl/host-bound; "
                            "echo $kernel > /sys/bus/pci/devices/$kernel/driver/unbind; "
-                           "echo $kernel > /sys/bus/pci/drivers_probe'\"\n", d->driver);
+                           "echo $kernel > /sys/bus/pci/drivers_probe'\"\n", d->driver, d->driver);
   }
   return g_string_free(s, FALSE);
 }

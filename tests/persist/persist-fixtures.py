@@ -38,7 +38,8 @@ def rule(bdf, ven, dev, cls, host, builtin=False):
             + 'ACTION=="add", ' + match + ', ATTR{driver_override}="vfio-pci"'
             + ('' if builtin else ', RUN{builtin}+="kmod load vfio-pci"')
             + ', RUN+="/bin/sh -c \'echo $kernel > /sys/bus/pci/drivers_probe\'"\n'
-            + 'ACTION=="add|bind", ' + match + ', DRIVER=="?*", DRIVER!="vfio-pci", RUN+="/bin/sh -c '
+            + 'ACTION=="add|bind", ' + match + ', ATTR{driver_override}=="vfio-pci", DRIVER=="?*", '
+            + 'DRIVER!="vfio-pci", RUN+="/bin/sh -c '
             "'mkdir -p /run/iommuctl; echo $kernel $env{DRIVER} >> /run/iommuctl/host-bound; "
             "echo $kernel > /sys/bus/pci/devices/$kernel/driver/unbind; "
             "echo $kernel > /sys/bus/pci/drivers_probe'\"\n")

@@ -11,6 +11,8 @@
 #           (config root on the disk: it is this guest's persistent /etc)
 #   boot 2  both come up on vfio-pci, no host driver ever bound them (driver
 #           links, /run/iommuctl/host-bound, dmesg), persist --verify ok
+#   boot 2b e1000e loaded before udev (a built-in / initramfs driver): it binds
+#           first; the rule takes the device back, verify says host driver first
 #   boot 3  the e1000e is in another slot and an e1000 at its old address:
 #           the new occupant is left alone, persist --verify reports the change;
 #           diff against boot 2's snapshot: the card moved behind another port
@@ -96,20 +98,21 @@ topo3="-device pcie-root-port,id=rp1,chassis=1 -device pcie-pci-bridge,id=br1,bu
   -device pcie-root-port,id=rp2,chassis=2 -device e1000e,bus=rp2"
 
 fails=0
-for boot in boot1 boot2 boot3 boot4 boot5; do
+for boot in boot1 boot2 boot2b boot3 boot4 boot5; do
   echo "===== $boot"
   topo=$topo12; [ $boot = boot3 ] && topo=$topo3
   extra=""; iommu=intel
   [ $boot = boot4 ] && extra="-a iommu.passthrough=1"
   [ $boot = boot5 ] && iommu=none
+  early=""; [ $boot = boot2b ] && early="-M e1000e"
   # shellcheck disable=SC2086
   out=$(ic_guest_run -s "$here/$boot.sh" -f "$here:/opt/persist-guest" -f "$u:/opt/udev" -f "$b:/opt/bash" \
-        -f "$m/lib/modules:/lib/modules" -e REL="$rel" --no-default-modules -M nvme -M ext4 \
+        -f "$m/lib/modules:/lib/modules" -e REL="$rel" --no-default-modules -M nvme -M ext4 $early \
         -a no_timer_check $extra -i $iommu -t 400 -- $disk $topo 2>&1)
   echo "$out"
   ok=$(echo "$out" | grep -c '^CHECK ok')
   bad=$(echo "$out" | grep -c '^CHECK FAIL')
-  case $boot in boot1) want=13 ;; boot2) want=13 ;; boot3) want=10 ;; boot4) want=5 ;; boot5) want=4 ;; esac
+  case $boot in boot1) want=13 ;; boot2) want=14 ;; boot2b) want=6 ;; boot3) want=10 ;; boot4) want=5 ;; boot5) want=4 ;; esac
   echo "$boot: $ok checks ok, $bad failed"
   if [ "$bad" -ne 0 ] || [ "$ok" -lt "$want" ]; then
     echo "FAIL: $boot ($ok ok of $want expected, $bad failed)"; fails=$((fails + 1))

@@ -12,6 +12,7 @@ check "e1000e was loaded by modalias (the rules ran before it)" "$([ -d /sys/mod
 check "virtio_pci was loaded by modalias" "$([ -d /sys/module/virtio_pci ] && echo yes)" yes
 check "no host driver bound them first (udev's record)" "$([ -e /run/iommuctl/host-bound ] && cat /run/iommuctl/host-bound)" ""
 dmesg > /tmp/dmesg
+check_not "udevd found no error in the persisted rules" /tmp/dmesg "41-iommuctl-vfio.rules"
 check_not "dmesg: e1000e never probed $E" /tmp/dmesg "e1000e $E"
 check_not "dmesg: virtio-pci never probed $VN" /tmp/dmesg "virtio-pci $VN"
 check "no virtio device was made from $VN" "$(ls -d /sys/bus/pci/devices/$VN/virtio* 2>/dev/null)" ""
