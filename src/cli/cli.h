@@ -52,6 +52,10 @@ int ic_cmd_detach(IcCli *cli, int argc, char **argv);
 int ic_cmd_reattach(IcCli *cli, int argc, char **argv);
 int ic_cmd_status(IcCli *cli, int argc, char **argv);
 int ic_cmd_recover(IcCli *cli, int argc, char **argv);
+/* persist (cmd-persist.c) */
+int ic_cmd_persist(IcCli *cli, int argc, char **argv);
+int ic_cmd_unpersist(IcCli *cli, int argc, char **argv);
+int ic_cmd_diff(IcCli *cli, int argc, char **argv);
 /* domain (cmd-domain.c): iommuctl domain <verb> */
 int ic_cmd_domain_lint(IcCli *cli, int argc, char **argv);
 int ic_cmd_domain_protect(IcCli *cli, int argc, char **argv);

@@ -3,6 +3,7 @@
  * inventory once (libiommuctl, src/host/) and prints text, JSON or XML. */
 #include "cli/cli.h"
 #include "iommuctl/host.h"
+#include "iommuctl/persist.h"
 #include "util/ic-util.h"
 
 #include <stdio.h>
@@ -120,6 +121,15 @@ add_checks_json(JsonBuilder *b, GPtrArray *items)
   json_builder_end_array(b);
 }
 
+/* persisted bindings (persist --verify) join the readiness items when there are any */
+static void
+add_persist_item(IcCli *cli, GPtrArray *items)
+{
+  IcCheckItem *it = ic_persist_check_item(cli->ctx);
+  if (it != NULL)
+    g_ptr_array_add(items, it);
+}
+
 static guint
 count_status(GPtrArray *items, IcCheckStatus st)
 {
@@ -189,6 +199,7 @@ ic_cmd_report(IcCli *cli, int argc, char **argv)
   if (inv == NULL)
     return status;
   g_autoptr(GPtrArray) items = ic_host_check(inv);
+  add_persist_item(cli, items);
   gboolean ready = count_status(items, IC_CHECK_FAIL) == 0;
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("report", 1);
@@ -405,6 +416,7 @@ ic_cmd_check(IcCli *cli, int argc, char **argv)
   if (inv == NULL)
     return status;
   g_autoptr(GPtrArray) items = ic_host_check(inv);
+  add_persist_item(cli, items);
   guint fails = count_status(items, IC_CHECK_FAIL);
   if (cli->json) {
     g_autoptr(JsonBuilder) b = ic_json_begin_document("check", 1);
