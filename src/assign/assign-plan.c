@@ -102,6 +102,11 @@ ic_as_find_vfio_variant(IcContext *ctx, const char *modalias)
     g_auto(GStrv) f = g_strsplit_set(*l + strlen("alias vfio_pci:"), " \t", 3);
     if (f[0] == NULL || f[1] == NULL || *f[1] == '\0')
       continue;
+    /* vfio-pci's own catch-all line ("alias vfio_pci:v*d*sv*sd*bc*sc*i*
+     * vfio_pci") names the generic driver by its module name, which is no
+     * variant and no driver name in sysfs */
+    if (g_strcmp0(g_strstrip(f[1]), "vfio_pci") == 0)
+      continue;
     if (fnmatch(f[0], id, 0) != 0)
       continue;
     guint wild = count_wildcards(f[0]);

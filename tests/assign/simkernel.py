@@ -122,7 +122,9 @@ def make_fixture(root, iommu=True, vfio=True, devices=DEVICES, aliases=None):
           "eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n")
     write(os.path.join(root, "proc", "cmdline"), "root=/dev/sda2 intel_iommu=on\n")
     write(os.path.join(root, "lib", "modules", "6.1.0-sim", "modules.alias"), aliases or
-          "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n")
+          "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n"
+          # vfio-pci's own catch-all line, as every Debian kernel has it
+          "alias vfio_pci:v*d*sv*sd*bc*sc*i* vfio_pci\n")
     return root
 
 
