@@ -149,7 +149,8 @@ def main():
         if not home:
             results.append((f"'{verb}' has a man page", [
                 f"'{verb}' is documented in no man page: add a '## {verb}' section "
-                f"with its options to one of " + ", ".join(p.source for p in pages)]))
+                f"with its options to one of " + ", ".join(p.source for p in pages) +
+                " (or to a new page man/iommuctl-GROUP.8.scd, added to ic_man_pages in man/meson.build)"]))
             continue
         page = home[0]
         scope = page.verb_text[verb] + "\n" + page.shared
