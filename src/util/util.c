@@ -345,3 +345,24 @@ ic_color(gboolean enabled, IcColor color)
   };
   return enabled ? seq[color] : "";
 }
+
+char *
+ic_escape_control(const char *text)
+{
+  if (text == NULL)
+    return NULL;
+  GString *s = g_string_sized_new(strlen(text));
+  for (const unsigned char *p = (const unsigned char *) text; *p != '\0'; p++) {
+    switch (*p) {
+    case '\n': g_string_append(s, "\\n"); break;
+    case '\r': g_string_append(s, "\\r"); break;
+    case '\t': g_string_append(s, "\\t"); break;
+    default:
+      if (*p < 0x20 || *p == 0x7f)
+        g_string_append_printf(s, "\\x%02x", *p);
+      else
+        g_string_append_c(s, (char) *p);
+    }
+  }
+  return g_string_free(s, FALSE);
+}
