@@ -356,8 +356,8 @@ create_temp(IcSafeEdit *e, char **name_out, GError **error)
     if (errno == EEXIST)
       continue;
     int err = errno;
-    g_set_error(error, IC_ERROR, errno_code(err), "cannot create a temporary file in %s to write %s: %s",
-                e->dir, e->path, g_strerror(err));
+    g_set_error(error, IC_ERROR, errno_code(err), "cannot create a temporary file in %s to write %s: %s; "
+                "nothing was written", e->dir, e->path, g_strerror(err));
     return -1;
   }
   g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot create a temporary file in %s: every name is taken", e->dir);
@@ -473,10 +473,11 @@ replace_name(IcSafeEdit *e, const char *name, const char *data, gsize len, gbool
   if (fd < 0)
     return FALSE;
   gboolean ok = TRUE;
+  g_autofree char *what = strcmp(name, e->base) == 0 ? g_strdup(e->path) : g_strconcat(e->path, ".bak", NULL);
   if (!write_all_at(fd, data, len, 0) || fsync(fd) != 0) {
     int err = errno;
-    g_set_error(error, IC_ERROR, errno_code(err), "cannot write %s%s: %s; it is unchanged", e->path,
-                strcmp(name, e->base) == 0 ? "" : " (its backup)", g_strerror(err));
+    g_set_error(error, IC_ERROR, errno_code(err), "cannot write %s: %s; %s is unchanged", what, g_strerror(err),
+                e->path);
     ok = FALSE;
   }
   ok = ok && copy_metadata(e, fd, error);
@@ -488,8 +489,8 @@ replace_name(IcSafeEdit *e, const char *name, const char *data, gsize len, gbool
   ok = ok && (!verify || check_unchanged(e, error));
   if (ok && renameat(e->dirfd, tmp, e->dirfd, name) != 0) {
     int err = errno;
-    g_set_error(error, IC_ERROR, errno_code(err), "cannot rename the new %s into place: %s; it is unchanged",
-                strcmp(name, e->base) == 0 ? e->path : name, g_strerror(err));
+    g_set_error(error, IC_ERROR, errno_code(err), "cannot rename the new %s into place: %s; %s is unchanged",
+                what, g_strerror(err), e->path);
     ok = FALSE;
   }
   if (!ok) {

@@ -79,7 +79,8 @@ ic_read_file(const char *path, gsize max_size, char **contents, gsize *len_out,
       break;
     if (data->len + (gsize) n > max_size) {
       close(fd);
-      g_set_error(error, IC_ERROR, IC_ERROR_IO, "%s is larger than the limit of %" G_GSIZE_FORMAT " bytes",
+      /* an input too big to accept is invalid input (exit 2), not an I/O failure */
+      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s is larger than the limit of %" G_GSIZE_FORMAT " bytes",
                   path, max_size);
       return FALSE;
     }
