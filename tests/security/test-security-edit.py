@@ -209,6 +209,41 @@ def hardlink_break(d):
     return ok, describe(r)
 
 
+@test("5 every in-place writer (viommu, hostdev, bypass, policy resolve) keeps link, owner, mode and xattrs")
+def every_writer(d):
+    host = os.path.join(d, "host.json")
+    with open(host, "w") as h:
+        json.dump({"schema": "iommuctl.traits", "version": 1,
+                   "host": {"name": "t", "arch": "x86_64", "libvirt_version": "9.0.0", "qemu_version": "7.2.0",
+                            "emulators": ["x86_64"], "iommufd": None, "interrupt_remapping": None,
+                            "iommu_address_width": 48, "assignable_groups": None}, "traits": []}, h)
+    writers = {
+        "viommu": ["domain", "viommu", "--model", "intel", "--host-aw-bits", "48", "--in-place"],
+        "hostdev": ["domain", "hostdev", "--in-place", "{}", "0000:5e:00.0"],
+        "bypass": ["domain", "bypass", "--default-bus", "on"],
+        "policy": ["policy", "resolve", "--host-json", host, "--flavor", "hw:viommu_model=intel", "--in-place",
+                   "--domain"],
+    }
+    bad = []
+    for name, args in writers.items():
+        real = os.path.join(d, f"{name}.xml")
+        link = os.path.join(d, f"{name}-link.xml")
+        write(real, DOMAIN, 0o640)
+        os.chown(real, NOBODY, NOBODY)
+        os.setxattr(real, "user.origin", name.encode())
+        os.symlink(os.path.basename(real), link)
+        argv = [a.replace("{}", link) for a in args] + ([] if "{}" in args else [link])
+        r = ic(*argv)
+        st = os.lstat(real)
+        if not (r.returncode == 0 and os.path.islink(link) and read(real) != DOMAIN
+                and (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOBODY, 0o640)
+                and xattrs(real) == {"user.origin": name.encode()}):
+            bad.append(f"{name}: link kept {os.path.islink(link)}, owner {st.st_uid}, mode "
+                       f"{oct(stat.S_IMODE(st.st_mode))}, xattrs {sorted(xattrs(real)) if os.path.exists(real) else None}"
+                       f"; {describe(r)}")
+    return not bad, "; ".join(bad)
+
+
 # ---- item 6: concurrent editors ---------------------------------------------
 
 @test("6 protect and viommu on one file at once, 10 times: no update lost silently")
@@ -232,6 +267,26 @@ def concurrent(d):
             problems.append(f"round {i}: protect exit {rp} (in file: {has_p}), viommu exit {rv} (in file: {has_v}) "
                             f"{pe.strip()[:200]!r} {ve.strip()[:200]!r}")
     return not problems, "; ".join(problems) or "10 rounds, both updates kept"
+
+
+@test("6 an editor holding the lock: iommuctl waits, then edits the text that editor left")
+def waits_for_lock(d):
+    import fcntl
+    f = os.path.join(d, "vm.xml")
+    write(f, DOMAIN)
+    marked = DOMAIN.replace("<devices>", "<devices>\n    <!-- the other editor's change -->")
+    with open(f) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        p = subprocess.Popen([IOMMUCTL, "domain", "protect", "--in-place", f], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        # the other editor replaces the file the way editors do, then lets go
+        write(f + ".new", marked)
+        os.rename(f + ".new", f)
+    out, err = p.communicate(timeout=120)
+    text = read(f)
+    ok = p.returncode == 0 and "the other editor's change" in text and PROTECTED in text
+    return ok, f"exit {p.returncode}; both changes: {PROTECTED in text} / {'other editor' in text}; {err.strip()}"
 
 
 # ---- item 12: a failed write claims nothing ---------------------------------
