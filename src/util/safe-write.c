@@ -190,6 +190,8 @@ wait_for_lock(IcSafeEdit *e, guint timeout_ms, GError **error)
     int err = errno;
     if (err == EINTR)
       continue;
+    if (err == ENOLCK || err == ENOTSUP || err == EOPNOTSUPP || err == EINVAL)
+      return TRUE; /* a file system without flock: compare-before-rename still guards the edit */
     if (err != EWOULDBLOCK) {
       g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot lock %s: %s", e->path, g_strerror(err));
       return FALSE;
@@ -242,11 +244,13 @@ read_locked(IcSafeEdit *e, gsize max_size, GError **error)
   return TRUE;
 }
 
-/* Open the target in the pinned directory, lock it, and make sure the name
- * still refers to the locked inode (a concurrent editor may have renamed a
- * new file into place while we waited: then start over on that one). */
+/* Open the target in the pinned directory, lock it, and make sure both its
+ * name there and the path the user gave still refer to the locked inode (a
+ * concurrent editor may have renamed a new file into place while we waited,
+ * or between the symlink resolution and the open: then start over on the
+ * file the name now has). */
 static gboolean
-open_and_lock(IcSafeEdit *e, const struct stat *want, guint timeout_ms, GError **error)
+open_and_lock(IcSafeEdit *e, guint timeout_ms, GError **error)
 {
   for (int attempt = 0; attempt < REOPEN_TRIES; attempt++) {
     e->fd = openat(e->dirfd, e->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -266,14 +270,11 @@ open_and_lock(IcSafeEdit *e, const struct stat *want, guint timeout_ms, GError *
                   e->path);
       return FALSE;
     }
-    if (attempt == 0 && want != NULL && !same_inode(want, &e->st)) {
-      g_set_error(error, IC_ERROR, IC_ERROR_BUSY, "%s was replaced while being opened; nothing was written", e->path);
-      return FALSE;
-    }
     if (!wait_for_lock(e, timeout_ms, error))
       return FALSE;
-    struct stat now;
-    if (fstatat(e->dirfd, e->base, &now, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&now, &e->st)) {
+    struct stat now, by_path;
+    if (fstatat(e->dirfd, e->base, &now, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&now, &e->st) &&
+        stat(e->path, &by_path) == 0 && same_inode(&by_path, &e->st)) {
       if (fstat(e->fd, &e->st) != 0) { /* as it is now, under the lock */
         int err = errno;
         g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot stat %s: %s", e->path, g_strerror(err));
@@ -296,12 +297,6 @@ edit_open(const char *path, gboolean read, gsize max_size, gboolean allow_missin
   gboolean exists = FALSE;
   if (!resolve_target(e, allow_missing, &exists, error))
     return NULL;
-  struct stat want;
-  if (exists && stat(e->path, &want) != 0) {
-    int err = errno;
-    g_set_error(error, IC_ERROR, errno_code(err), "cannot open %s: %s", path, g_strerror(err));
-    return NULL;
-  }
   e->dirfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (e->dirfd < 0) {
     int err = errno;
@@ -311,7 +306,7 @@ edit_open(const char *path, gboolean read, gsize max_size, gboolean allow_missin
   }
   if (!exists)
     return g_steal_pointer(&e);
-  if (!open_and_lock(e, &want, LOCK_WAIT_DEFAULT_MS, error))
+  if (!open_and_lock(e, LOCK_WAIT_DEFAULT_MS, error))
     return NULL;
   if (read && !read_locked(e, max_size, error))
     return NULL;
