@@ -253,6 +253,7 @@ guess_style(IcDomainDoc *doc)
 typedef struct {
   char *message;  /* first error, or NULL */
   int line;
+  GString *generic; /* the generic channel's text: it may come in pieces */
   xmlStructuredErrorFunc old_structured;
   void *old_structured_ctx;
   xmlGenericErrorFunc old_generic;
@@ -295,11 +296,19 @@ capture_generic(void *data, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void
 capture_generic(void *data, const char *fmt, ...)
 {
+  XmlCapture *cap = data;
   va_list ap;
   va_start(ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  if (cap->generic == NULL)
+    cap->generic = g_string_new(NULL);
+  if (cap->generic->len < 4096)
+    g_string_append_vprintf(cap->generic, fmt, ap);
   va_end(ap);
-  capture_note(data, msg, 0);
+  const char *nl = strchr(cap->generic->str, '\n');
+  if (nl != NULL) { /* a whole line: the first one is the message */
+    g_autofree char *line = g_strndup(cap->generic->str, (gsize) (nl - cap->generic->str));
+    capture_note(cap, line, 0);
+  }
 }
 
 static void
@@ -321,6 +330,16 @@ capture_end(XmlCapture *cap)
 {
   xmlSetStructuredErrorFunc(cap->old_structured_ctx, cap->old_structured);
   xmlSetGenericErrorFunc(cap->old_generic_ctx, cap->old_generic);
+  if (cap->generic != NULL) /* a piece without a newline */
+    capture_note(cap, cap->generic->str, 0);
+}
+
+static void
+capture_clear(XmlCapture *cap)
+{
+  g_clear_pointer(&cap->message, g_free);
+  if (cap->generic != NULL)
+    g_string_free(g_steal_pointer(&cap->generic), TRUE);
 }
 
 /* "FILE:LINE: message", control characters in libxml2's text escaped (it
@@ -330,6 +349,8 @@ capture_to_error(const XmlCapture *cap, const xmlError *last, const char *name, 
 {
   const char *msg = cap->message != NULL ? cap->message : last != NULL ? last->message : NULL;
   int line = cap->message != NULL ? cap->line : last != NULL ? last->line : 0;
+  if (line == 0 && last != NULL) /* the generic channel has no line: where the parser stopped */
+    line = last->line;
   g_autofree char *text = g_strchomp(g_strdup(msg != NULL ? msg : "not well-formed XML"));
   g_autofree char *shown = ic_escape_control(text);
   g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s:%d: %s", name, line, shown);
@@ -358,11 +379,11 @@ doc_load_text(IcDomainDoc *doc, GError **error)
   capture_end(&cap);
   if (xml == NULL) {
     capture_to_error(&cap, xmlCtxtGetLastError(ctxt), name, error);
-    g_free(cap.message);
+    capture_clear(&cap);
     xmlFreeParserCtxt(ctxt);
     return FALSE;
   }
-  g_free(cap.message);
+  capture_clear(&cap);
   xmlFreeParserCtxt(ctxt);
   if (xml->intSubset != NULL || xml->extSubset != NULL) {
     xmlFreeDoc(xml);
