@@ -359,9 +359,20 @@ create_temp(IcSafeEdit *e, char **name_out, GError **error)
   return -1;
 }
 
+/* Attributes derived from the old content: IMA's hash and EVM's HMAC would
+ * be wrong on the new text (and make IMA appraisal deny the file); the
+ * kernel computes fresh ones. */
+static gboolean
+content_derived(const char *name)
+{
+  return strcmp(name, "security.ima") == 0 || strcmp(name, "security.evm") == 0;
+}
+
 /* Every extended attribute of from onto to: user.*, trusted.*, security.*
  * (the SELinux label) and system.posix_acl_* (the ACLs).  A file system
- * without xattrs has none to copy. */
+ * without xattrs has none to copy.  An access ACL the temporary file
+ * inherited from the directory's default ACL, which the original did not
+ * have, is removed. */
 static gboolean
 copy_xattrs(IcSafeEdit *e, int from, int to, GError **error)
 {
@@ -384,8 +395,12 @@ copy_xattrs(IcSafeEdit *e, int from, int to, GError **error)
                 g_strerror(err));
     return FALSE;
   }
+  gboolean had_acl = FALSE;
   for (ssize_t off = 0; names != NULL && off < size; off += (ssize_t) strlen(names + off) + 1) {
     const char *name = names + off;
+    had_acl = had_acl || strcmp(name, "system.posix_acl_access") == 0;
+    if (content_derived(name))
+      continue;
     ssize_t vlen = fgetxattr(from, name, NULL, 0);
     g_autofree char *value = vlen > 0 ? g_malloc((gsize) vlen) : NULL;
     if (vlen > 0)
@@ -397,6 +412,14 @@ copy_xattrs(IcSafeEdit *e, int from, int to, GError **error)
                   name, e->path, g_strerror(err));
       return FALSE;
     }
+  }
+  if (!had_acl && fremovexattr(to, "system.posix_acl_access") != 0 && errno != ENODATA && errno != ENOTSUP &&
+      errno != EOPNOTSUPP) {
+    int err = errno;
+    g_set_error(error, IC_ERROR, errno_code(err),
+                "cannot drop the ACL the replacement of %s inherited from its directory: %s; nothing was written",
+                e->path, g_strerror(err));
+    return FALSE;
   }
   return TRUE;
 }

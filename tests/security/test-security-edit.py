@@ -178,6 +178,28 @@ def metadata_kept(d):
                 f"xattrs {sorted(got)} (want {sorted(want)}); {describe(r)}")
 
 
+@test("5 a directory's default ACL does not leak onto an edited file that had no ACL")
+def no_inherited_acl(d):
+    undefined = 0xFFFFFFFF
+    default = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in [
+        (0x01, 7, undefined), (0x02, 7, NOBODY), (0x04, 5, undefined), (0x10, 7, undefined), (0x20, 5, undefined)])
+    try:
+        os.setxattr(d, "system.posix_acl_default", default)
+    except OSError as e:
+        raise Skip(f"no POSIX ACLs here: {e}")
+    f = os.path.join(d, "vm.xml")
+    write(f, DOMAIN, 0o644)
+    try:
+        os.removexattr(f, "system.posix_acl_access")  # created under the default ACL
+    except OSError:
+        pass
+    os.chmod(f, 0o644)
+    r = protect(f)
+    leaked = {n for p in (f, f + ".bak") if os.path.exists(p) for n in xattrs(p) if n.startswith("system.posix_acl")}
+    ok = r.returncode == 0 and PROTECTED in read(f) and not leaked and stat.S_IMODE(os.lstat(f).st_mode) == 0o644
+    return ok, f"ACLs on the result: {sorted(leaked)}; mode {oct(stat.S_IMODE(os.lstat(f).st_mode))}; {describe(r)}"
+
+
 @test("5 editing through a symlink edits its target and the link stays a link")
 def symlink_kept(d):
     real = os.path.join(d, "real.xml")
