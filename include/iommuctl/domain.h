@@ -254,8 +254,12 @@ const char *ic_domain_doc_bytes(const IcDomainDoc *doc, gsize *len);
 gboolean ic_domain_doc_changed(const IcDomainDoc *doc);
 /* 1-based line of node's start tag in the current text (0 if unknown). */
 int ic_domain_doc_line(const IcDomainDoc *doc, xmlNodePtr node);
-/* Write the current text to path atomically; with backup, first copy the
- * existing file to path + ".bak" (atomically too). */
+/* Write the current text to path atomically, as an in-place edit: a temporary
+ * file with the original's owner, mode, ACLs and extended attributes renamed
+ * over it; through a symlink the link's target is written; a file with
+ * several hard links is refused (IC_ERROR_BLOCKED).  With backup, first
+ * path + ".bak" the same way (a planted .bak is replaced, not written
+ * through).  Any failure leaves path as it was. */
 gboolean ic_domain_doc_write(const IcDomainDoc *doc, const char *path, gboolean backup,
                              GError **error);
 

@@ -229,16 +229,33 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
 
 typedef struct {
   gboolean in_place, check, no_backup;
+  char *hard_links;            /* --hard-links as given */
+  IcHardLinkPolicy hard_link;  /* parsed */
 } WriteMode;
 
 #define WRITE_OPTIONS(m)                                                                              \
   {"in-place", 'i', 0, G_OPTION_ARG_NONE, &(m).in_place, "Rewrite the files atomically (keeps FILE.bak)", NULL}, \
   {"check", 0, 0, G_OPTION_ARG_NONE, &(m).check, "Change nothing; exit 1 when a change would be made", NULL},    \
-  {"no-backup", 0, 0, G_OPTION_ARG_NONE, &(m).no_backup, "With --in-place: keep no FILE.bak", NULL}
+  {"no-backup", 0, 0, G_OPTION_ARG_NONE, &(m).no_backup, "With --in-place: keep no FILE.bak", NULL},              \
+  {"hard-links", 0, 0, G_OPTION_ARG_STRING, &(m).hard_links,                                                      \
+   "With --in-place, a file with several hard links: refuse (default), share (edit the inode all names share) "   \
+   "or break (replace this name only)", "refuse|share|break"}
+
+static void
+write_mode_clear(WriteMode *m)
+{
+  g_clear_pointer(&m->hard_links, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WriteMode, write_mode_clear)
 
 static gboolean
-check_write_mode(IcCli *cli, const WriteMode *m, guint n_files, int *status)
+check_write_mode(IcCli *cli, WriteMode *m, guint n_files, int *status)
 {
+  if (!ic_hard_links_parse(m->hard_links, &m->hard_link)) {
+    *status = ic_cli_usage_error(cli, "--hard-links takes refuse, share or break, not '%s'", m->hard_links);
+    return FALSE;
+  }
   if (m->in_place && m->check) {
     *status = ic_cli_usage_error(cli, "--in-place and --check exclude each other");
     return FALSE;
@@ -250,18 +267,42 @@ check_write_mode(IcCli *cli, const WriteMode *m, guint n_files, int *status)
   return TRUE;
 }
 
-/* Output the edited document per mode.  Returns an exit status. */
-static int
-emit_result(IcCli *cli, const WriteMode *m, const IcDomainDoc *doc, const char *file)
+/* Load FILE for the mode.  An in-place edit opens, locks and reads it
+ * through the safe-edit layer (src/util/safe-write.c), which holds the lock
+ * until the edit is written or given up: two iommuctl editors of one file
+ * take turns, and neither loses the other's change. */
+static IcDomainDoc *
+load_for_mode(const WriteMode *m, const char *file, IcSafeEdit **edit, GError **error)
 {
+  if (!m->in_place)
+    return ic_domain_doc_load(file, error);
+  *edit = ic_safe_edit_open(file, IC_DOMAIN_MAX_BYTES, error);
+  if (*edit == NULL)
+    return NULL;
+  gsize len = 0;
+  const char *text = ic_safe_edit_contents(*edit, &len);
+  return ic_domain_doc_parse(text, len, file, error);
+}
+
+/* Output the edited document per mode.  Returns an exit status; a failed
+ * write sets *error (for the caller to report) and leaves *written FALSE, so
+ * nothing claims a change that is not on disk. */
+static int
+emit_result(IcCli *cli, const WriteMode *m, const IcDomainDoc *doc, IcSafeEdit *edit, gboolean *written,
+            GError **error)
+{
+  *written = FALSE;
   if (m->check)
     return ic_domain_doc_changed(doc) ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
   if (m->in_place) {
     if (!ic_domain_doc_changed(doc))
       return IC_EXIT_OK;
-    g_autoptr(GError) error = NULL;
-    if (!ic_domain_doc_write(doc, file, !m->no_backup, &error))
-      return ic_cli_fail(cli, g_steal_pointer(&error));
+    IcSafeEditOptions opts = {.backup = !m->no_backup, .hard_links = m->hard_link};
+    gsize len = 0;
+    const char *text = ic_domain_doc_bytes(doc, &len);
+    if (!ic_safe_edit_commit(edit, text, len, &opts, error))
+      return ic_error_exit_status(*error);
+    *written = TRUE;
     return IC_EXIT_OK;
   }
   if (!cli->json) {
@@ -308,7 +349,7 @@ lint_after_edit(IcCli *cli, const IcDomainDoc *doc, const char *file, guint aw, 
 int
 ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
 {
-  WriteMode m = {0};
+  g_auto(WriteMode) m = {0};
   gboolean force = FALSE;
   GOptionEntry entries[] = {
     WRITE_OPTIONS(m),
@@ -339,10 +380,11 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
   for (guint i = 0; i < files->len; i++) {
     const char *file = g_ptr_array_index(files, i);
     g_autoptr(GError) error = NULL;
-    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+    g_autoptr(IcSafeEdit) edit = NULL;
+    g_autoptr(IcDomainDoc) doc = load_for_mode(&m, file, &edit, &error);
     IcProtectReport r;
     ic_protect_report_init(&r);
-    gboolean would_change = FALSE;
+    gboolean would_change = FALSE, written = FALSE, changed = FALSE;
     if (doc != NULL && m.check) {
       ic_domain_protect_dry_run(doc, force, &r);
       would_change = r.devices_changed > 0;
@@ -357,10 +399,14 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
       if (m.check)
         status = worse(status, would_change ? IC_EXIT_NEGATIVE : IC_EXIT_OK);
       else
-        status = worse(status, emit_result(cli, &m, doc, file));
-      n_changed_files += ic_domain_doc_changed(doc) || would_change;
+        status = worse(status, emit_result(cli, &m, doc, edit, &written, &error));
+      /* in place, only what reached the disk counts as changed */
+      changed = m.check ? would_change : m.in_place ? written : ic_domain_doc_changed(doc);
+      n_changed_files += changed;
+      if (error != NULL && !cli->json)
+        fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
       if (!cli->json) {
-        if (r.devices_changed > 0)
+        if (r.devices_changed > 0 && error == NULL)
           fprintf(rep, "%s: %s iommu='on' on %u device(s)\n", file, m.check ? "would set" : "set", r.devices_changed);
         for (guint k = 0; k < r.explicit_off->len; k++)
           fprintf(rep, "%s:%s has iommu='off': left alone (use --force)\n", file,
@@ -382,7 +428,7 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
       json_builder_begin_object(jb);
       ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
-      ic_json_add_bool(jb, "changed", doc != NULL && (ic_domain_doc_changed(doc) || would_change));
+      ic_json_add_bool(jb, "changed", changed);
       ic_json_add_int(jb, "devices_changed", r.devices_changed);
       ic_json_add_int(jb, "already_on", r.already_on);
       json_string_array(jb, "explicit_off", r.explicit_off);
@@ -420,7 +466,7 @@ parse_libvirt_version(const char *text, guint *out)
 int
 ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
 {
-  WriteMode m = {0};
+  g_auto(WriteMode) m = {0};
   g_autofree char *model = NULL, *libvirt_version = NULL;
   int aw_bits = 0, host_aw = -1;
   gboolean remove = FALSE;
@@ -473,17 +519,21 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
     const char *file = g_ptr_array_index(files, i);
     g_autoptr(GError) error = NULL;
     g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+    g_autoptr(IcSafeEdit) edit = NULL;
+    g_autoptr(IcDomainDoc) doc = load_for_mode(&m, file, &edit, &error);
     if (doc != NULL) {
       gboolean ok = remove ? ic_domain_viommu_remove(doc, &error) : ic_domain_viommu_set(doc, &req, notes, &error);
       if (!ok)
         g_clear_pointer(&doc, ic_domain_doc_free);
     }
+    /* write first, so the report below says what is on disk */
+    gboolean written = FALSE;
+    int write_status = doc != NULL ? emit_result(cli, &m, doc, edit, &written, &error) : IC_EXIT_OK;
     if (jb != NULL) {
       json_builder_begin_object(jb);
       ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
-      ic_json_add_bool(jb, "changed", doc != NULL && ic_domain_doc_changed(doc));
+      ic_json_add_bool(jb, "changed", doc != NULL && (m.in_place ? written : ic_domain_doc_changed(doc)));
       json_string_array(jb, "notes", notes);
     }
     if (doc == NULL) {
@@ -495,7 +545,9 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
         for (guint k = 0; k < notes->len; k++)
           fprintf(rep, "%s: %s\n", file, (char *) g_ptr_array_index(notes, k));
       status = worse(status, lint_after_edit(cli, doc, file, req.host_aw_bits, jb));
-      status = worse(status, emit_result(cli, &m, doc, file));
+      status = worse(status, write_status);
+      if (error != NULL && !cli->json)
+        fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
     }
     if (jb != NULL)
       json_builder_end_object(jb);
@@ -524,7 +576,7 @@ parse_yes_no(const char *text, IcTristate *out)
 int
 ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
 {
-  WriteMode m = {0};
+  g_auto(WriteMode) m = {0};
   g_autofree char *iommufd = NULL, *managed = NULL, *driver_model = NULL;
   gboolean group = FALSE;
   GOptionEntry entries[] = {
@@ -575,7 +627,8 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
     }
   }
   g_autoptr(GError) error = NULL;
-  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(file, &error);
+  g_autoptr(IcSafeEdit) edit = NULL;
+  g_autoptr(IcDomainDoc) doc = load_for_mode(&m, file, &edit, &error);
   if (doc == NULL)
     return ic_cli_fail(cli, g_steal_pointer(&error));
   for (guint i = 0; i < addrs->len; i++) {
@@ -583,11 +636,15 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
     if (!ic_domain_hostdev_add(doc, &spec, &error))
       return ic_cli_fail(cli, g_steal_pointer(&error));
   }
+  /* write first, so the report says what is on disk */
+  gboolean written = FALSE;
+  int write_status = emit_result(cli, &m, doc, edit, &written, &error);
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-hostdev", 1);
     ic_json_add_string(jb, "file", file);
-    ic_json_add_bool(jb, "changed", ic_domain_doc_changed(doc));
+    ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
+    ic_json_add_bool(jb, "changed", m.in_place ? written : ic_domain_doc_changed(doc));
     json_builder_set_member_name(jb, "addresses");
     json_builder_begin_array(jb);
     for (guint i = 0; i < addrs->len; i++) {
@@ -597,10 +654,11 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
     json_builder_end_array(jb);
   }
   status = lint_after_edit(cli, doc, file, 0, jb);
-  status = worse(status, emit_result(cli, &m, doc, file));
-  if (jb != NULL) {
+  status = worse(status, write_status);
+  if (jb != NULL)
     ic_json_end_document(jb);
-  }
+  else if (error != NULL)
+    fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
   return status;
 }
 

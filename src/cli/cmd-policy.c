@@ -103,9 +103,11 @@ parse_meta_version(const char *text, int *minor, GError **error)
   return FALSE;
 }
 
+/* in_place: the locked edit of path (src/util/safe-write.c), or NULL to
+ * print the result */
 static int
 apply_domain(IcCli *cli, const IcPolicyDecision *d, const IcPolicyHost *host, const char *path,
-             const char *xml, gsize len, gboolean in_place)
+             const char *xml, gsize len, IcSafeEdit *in_place, const IcSafeEditOptions *write_opts)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
@@ -122,13 +124,13 @@ apply_domain(IcCli *cli, const IcPolicyDecision *d, const IcPolicyHost *host, co
   if (lint_errors > 0) {
     fputs(lint, stderr);
     fprintf(stderr, "%s %s: the result has %u lint error(s)%s\n", cli->prog, cli->command, lint_errors,
-            in_place ? "; the file is left unchanged" : "");
+            in_place != NULL ? "; the file is left unchanged" : "");
     if (in_place)
       return IC_EXIT_NEGATIVE;
   }
   if (in_place) {
     if (strlen(out) != len || memcmp(out, xml, len) != 0) {
-      if (!ic_write_file_atomic(path, out, strlen(out), &error))
+      if (!ic_safe_edit_commit(in_place, out, strlen(out), write_opts, &error))
         return ic_cli_fail(cli, g_steal_pointer(&error));
     }
   } else {
@@ -141,7 +143,7 @@ int
 ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
 {
   g_auto(GStrv) flavor = NULL, image = NULL, defaults = NULL;
-  g_autofree char *virt_type = NULL, *meta_version = NULL, *domain = NULL;
+  g_autofree char *virt_type = NULL, *meta_version = NULL, *domain = NULL, *hard_links = NULL;
   gboolean compute_only = FALSE, in_place = FALSE;
   HostOpts ho = {0};
   GOptionEntry entries[] = {
@@ -162,6 +164,9 @@ ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
     {"domain", 0, 0, G_OPTION_ARG_FILENAME, &domain,
      "Apply the decision to this libvirt domain XML (printed unless --in-place)", "FILE"},
     {"in-place", 0, 0, G_OPTION_ARG_NONE, &in_place, "With --domain: rewrite FILE", NULL},
+    {"hard-links", 0, 0, G_OPTION_ARG_STRING, &hard_links,
+     "With --in-place, a FILE with several hard links: refuse (default), share (edit the inode all names share) "
+     "or break (replace this name only)", "refuse|share|break"},
     HOST_ENTRIES(ho),
     {NULL},
   };
@@ -184,6 +189,11 @@ ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
     host_opts_clear(&ho);
     return ic_cli_usage_error(cli, "--in-place needs --domain FILE");
   }
+  IcSafeEditOptions write_opts = {.backup = FALSE};
+  if (!ic_hard_links_parse(hard_links, &write_opts.hard_links)) {
+    host_opts_clear(&ho);
+    return ic_cli_usage_error(cli, "--hard-links takes refuse, share or break, not '%s'", hard_links);
+  }
   g_autoptr(IcPolicyInput) in = ic_policy_input_new();
   in->virt_type = virt_type;
   in->compute_only = compute_only;
@@ -202,8 +212,17 @@ ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
   g_autofree char *xml = NULL;
   gsize xml_len = 0;
   g_autoptr(IcDomainDoc) doc = NULL;
+  g_autoptr(IcSafeEdit) edit = NULL;
+  if (domain != NULL && in_place) {
+    /* locked from this read until the write: a concurrent editor of FILE
+     * waits instead of losing its change or ours */
+    if ((edit = ic_safe_edit_open(domain, IC_DOMAIN_MAX_BYTES, &error)) == NULL)
+      return ic_cli_fail(cli, g_steal_pointer(&error));
+    const char *text = ic_safe_edit_contents(edit, &xml_len);
+    xml = g_memdup2(text, xml_len + 1); /* NUL-terminated copy */
+  }
   if (domain != NULL) {
-    if (!ic_read_file(domain, IC_DOMAIN_MAX_BYTES, &xml, &xml_len, &error) ||
+    if ((xml == NULL && !ic_read_file(domain, IC_DOMAIN_MAX_BYTES, &xml, &xml_len, &error)) ||
         (doc = ic_domain_doc_parse(xml, xml_len, domain, &error)) == NULL)
       return ic_cli_fail(cli, g_steal_pointer(&error));
     const IcDomainDef *def = ic_domain_doc_def(doc);
@@ -214,7 +233,7 @@ ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv)
 
   g_autoptr(IcPolicyDecision) d = ic_policy_resolve(in, host, &error);
   if (domain != NULL && error == NULL)
-    return apply_domain(cli, d, host, domain, xml, xml_len, in_place);
+    return apply_domain(cli, d, host, domain, xml, xml_len, edit, &write_opts);
   if (cli->json) {
     g_autofree char *j = ic_policy_decision_to_json(d);
     fputs(j, stdout);

@@ -22,16 +22,44 @@ select_caps(IcCli *cli, const IcDomainDoc *doc, const char *qemu, const char *ve
 static void
 print_notes_text(const IcDomainDoc *doc, GPtrArray *notes)
 {
-  const char *f = ic_domain_doc_filename(doc) ? ic_domain_doc_filename(doc) : "<domain>";
+  g_autofree char *f = ic_escape_control(ic_domain_doc_filename(doc) ? ic_domain_doc_filename(doc) : "<domain>");
   for (guint i = 0; i < notes->len; i++) {
     const IcQemuNote *n = notes->pdata[i];
+    g_autofree char *msg = ic_escape_control(n->message);
     if (n->line > 0)
       fprintf(stderr, "%s:%d: %s: %s [%s]\n", f, n->line, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note",
-              n->message, n->code);
+              msg, n->code);
     else
-      fprintf(stderr, "%s: %s: %s [%s]\n", f, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", n->message,
+      fprintf(stderr, "%s: %s: %s [%s]\n", f, n->level == IC_QEMU_NOTE_WARNING ? "warning" : "note", msg,
               n->code);
   }
+}
+
+/* The default text output: one option per line, as libvirt-argv prints it.
+ * A value from the domain XML may hold a newline (<cmdline>, <name>, a
+ * path): printed as is it would show as an option line of its own, so
+ * control characters are escaped (\n, \t, \xNN).  --shell and --json carry
+ * the exact bytes. */
+static char *
+argv_to_lines_escaped(const IcQemuArgv *argv)
+{
+  g_auto(GStrv) v = ic_qemu_argv_to_strv(argv);
+  GString *s = g_string_new(NULL);
+  guint k = 0;
+  g_autofree char *binary = ic_escape_control(v[k++]);
+  g_string_append_printf(s, "%s\n", binary);
+  for (guint i = 0; i < argv->opts->len && v[k] != NULL; i++) {
+    const IcQemuOpt *o = argv->opts->pdata[i];
+    g_autofree char *name = ic_escape_control(v[k++]);
+    g_string_append(s, name);
+    if ((o->text != NULL || o->json != NULL) && v[k] != NULL) {
+      g_autofree char *val = ic_escape_control(v[k++]);
+      g_string_append_c(s, ' ');
+      g_string_append(s, val);
+    }
+    g_string_append_c(s, '\n');
+  }
+  return g_string_free(s, FALSE);
 }
 
 static void
@@ -102,8 +130,9 @@ qemu_args_batch(IcCli *cli, int argc, char **argv, const char *qemu, const char 
       continue;
     }
     print_notes_text(doc, build->notes);
-    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : ic_qemu_argv_to_lines(build->argv);
-    printf("# %s\n%s", argv[i], text);
+    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : argv_to_lines_escaped(build->argv);
+    g_autofree char *shown = ic_escape_control(argv[i]);
+    printf("# %s\n%s", shown, text);
   }
   return worst;
 }
@@ -186,7 +215,7 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
     ic_json_end_document(b);
   } else {
     print_notes_text(doc, build->notes);
-    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : ic_qemu_argv_to_lines(build->argv);
+    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : argv_to_lines_escaped(build->argv);
     fputs(text, stdout);
     for (guint i = 0; checks && i < checks->len; i++) {
       const IcQemuCheck *c = checks->pdata[i];
@@ -211,7 +240,7 @@ int
 ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
 {
   g_auto(GStrv) buses = NULL;
-  g_autofree char *default_bus = NULL, *output = NULL;
+  g_autofree char *default_bus = NULL, *output = NULL, *hard_links = NULL;
   gboolean dry_run = FALSE;
   GOptionEntry entries[] = {
     {"bus", 0, 0, G_OPTION_ARG_STRING_ARRAY, &buses,
@@ -219,6 +248,9 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
     {"default-bus", 0, 0, G_OPTION_ARG_STRING, &default_bus, "The machine's default root bus bypasses the vIOMMU", "on|off"},
     {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write the result here instead of editing FILE in place", "OUT"},
     {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &dry_run, "Print the edited XML on stdout, change nothing", NULL},
+    {"hard-links", 0, 0, G_OPTION_ARG_STRING, &hard_links,
+     "The file written has several hard links: refuse (default), share (edit the inode all names share) or "
+     "break (replace this name only)", "refuse|share|break"},
     {NULL},
   };
   int status;
@@ -247,8 +279,21 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
   }
   if (edit.default_bus < 0 && bus_array->len == 0)
     return ic_cli_usage_error(cli, "nothing to do: give --bus INDEX=on|off and/or --default-bus on|off");
+  IcSafeEditOptions write_opts = {.backup = FALSE};
+  if (!ic_hard_links_parse(hard_links, &write_opts.hard_links))
+    return ic_cli_usage_error(cli, "--hard-links takes refuse, share or break, not '%s'", hard_links);
   GError *error = NULL;
-  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
+  /* editing FILE in place: open, lock and read it through the safe-edit
+   * layer, which keeps the lock until the write (src/util/safe-write.c) */
+  g_autoptr(IcSafeEdit) in_place = NULL;
+  g_autoptr(IcDomainDoc) doc = NULL;
+  if (dry_run || output != NULL) {
+    doc = ic_domain_doc_load(argv[1], &error);
+  } else if ((in_place = ic_safe_edit_open(argv[1], IC_DOMAIN_MAX_BYTES, &error)) != NULL) {
+    gsize in_len = 0;
+    const char *in_text = ic_safe_edit_contents(in_place, &in_len);
+    doc = ic_domain_doc_parse(in_text, in_len, argv[1], &error);
+  }
   if (doc == NULL)
     return ic_cli_fail(cli, error);
   gsize before_len = 0;
@@ -269,14 +314,18 @@ ic_cmd_domain_bypass(IcCli *cli, int argc, char **argv)
     fprintf(stderr, "%s: already so; unchanged\n", argv[1]);
     return IC_EXIT_OK;
   }
-  if (!ic_domain_doc_write(doc, output ? output : argv[1], FALSE, &error))
-    return ic_cli_fail(cli, error);
+  gboolean written = in_place != NULL ? ic_safe_edit_commit(in_place, bytes, len, &write_opts, &error)
+                                      : ic_safe_write_file(output, bytes, len, &write_opts, &error);
   if (cli->json) {
+    /* a failed write is never reported as a change */
     g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-bypass", 1);
     ic_json_add_string_or_null(b, "file", output ? output : argv[1]);
-    ic_json_add_bool(b, "changed", TRUE);
+    ic_json_add_bool(b, "changed", written);
+    ic_json_add_string_or_null(b, "error", error != NULL ? error->message : NULL);
     ic_json_end_document(b);
   }
+  if (!written)
+    return ic_cli_fail(cli, error);
   return IC_EXIT_OK;
 }
 

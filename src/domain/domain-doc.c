@@ -11,6 +11,8 @@
 
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
+#include <libxml/globals.h>
+#include <stdarg.h>
 #include <string.h>
 
 /* ---- scanning element offsets ------------------------------------------- */
@@ -237,6 +239,123 @@ guess_style(IcDomainDoc *doc)
   }
 }
 
+/* ---- libxml2's messages ------------------------------------------------------ */
+
+/* XML_PARSE_NOERROR silences the parser's own error channel only: libxml2
+ * 2.9 still prints some errors ("xmlSAX2Characters: huge text node" goes to
+ * the validity channel, encoding failures to the generic one) on stderr.
+ * Every channel is pointed at a capture for the duration of one parse: the
+ * context's structured handler (sax->serror, no global state), and, for what
+ * does not go through the context, the thread's structured and generic
+ * handlers, saved and restored around the parse.  The first error becomes
+ * iommuctl's own error with FILE:LINE; the follow-ups it causes ("Extra
+ * content at the end of the document") are dropped. */
+typedef struct {
+  char *message;  /* first error, or NULL */
+  int line;
+  GString *generic; /* the generic channel's text: it may come in pieces */
+  xmlStructuredErrorFunc old_structured;
+  void *old_structured_ctx;
+  xmlGenericErrorFunc old_generic;
+  void *old_generic_ctx;
+} XmlCapture;
+
+#if LIBXML_VERSION >= 21200
+#define IC_XML_ERROR const xmlError *
+#else
+#define IC_XML_ERROR xmlErrorPtr
+#endif
+
+static void
+capture_note(XmlCapture *cap, const char *message, int line)
+{
+  if (cap == NULL || cap->message != NULL || message == NULL)
+    return;
+  cap->message = g_strchomp(g_strdup(message));
+  cap->line = line;
+}
+
+static void
+capture_structured(void *data, IC_XML_ERROR err)
+{
+  if (err == NULL || err->level < XML_ERR_ERROR)
+    return;
+  capture_note(data, err->message, err->line);
+}
+
+/* sax->serror is called with the parser context as data */
+static void
+capture_from_context(void *data, IC_XML_ERROR err)
+{
+  xmlParserCtxtPtr ctxt = data;
+  capture_structured(ctxt != NULL ? ctxt->_private : NULL, err);
+}
+
+static void
+capture_generic(void *data, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void
+capture_generic(void *data, const char *fmt, ...)
+{
+  XmlCapture *cap = data;
+  va_list ap;
+  va_start(ap, fmt);
+  if (cap->generic == NULL)
+    cap->generic = g_string_new(NULL);
+  if (cap->generic->len < 4096)
+    g_string_append_vprintf(cap->generic, fmt, ap);
+  va_end(ap);
+  const char *nl = strchr(cap->generic->str, '\n');
+  if (nl != NULL) { /* a whole line: the first one is the message */
+    g_autofree char *line = g_strndup(cap->generic->str, (gsize) (nl - cap->generic->str));
+    capture_note(cap, line, 0);
+  }
+}
+
+static void
+capture_begin(XmlCapture *cap, xmlParserCtxtPtr ctxt)
+{
+  ctxt->_private = cap;
+  if (ctxt->sax != NULL)
+    ctxt->sax->serror = capture_from_context;
+  cap->old_structured = xmlStructuredError;
+  cap->old_structured_ctx = xmlStructuredErrorContext;
+  cap->old_generic = xmlGenericError;
+  cap->old_generic_ctx = xmlGenericErrorContext;
+  xmlSetStructuredErrorFunc(cap, capture_structured);
+  xmlSetGenericErrorFunc(cap, capture_generic);
+}
+
+static void
+capture_end(XmlCapture *cap)
+{
+  xmlSetStructuredErrorFunc(cap->old_structured_ctx, cap->old_structured);
+  xmlSetGenericErrorFunc(cap->old_generic_ctx, cap->old_generic);
+  if (cap->generic != NULL) /* a piece without a newline */
+    capture_note(cap, cap->generic->str, 0);
+}
+
+static void
+capture_clear(XmlCapture *cap)
+{
+  g_clear_pointer(&cap->message, g_free);
+  if (cap->generic != NULL)
+    g_string_free(g_steal_pointer(&cap->generic), TRUE);
+}
+
+/* "FILE:LINE: message", control characters in libxml2's text escaped (it
+ * quotes names from the input) */
+static void
+capture_to_error(const XmlCapture *cap, const xmlError *last, const char *name, GError **error)
+{
+  const char *msg = cap->message != NULL ? cap->message : last != NULL ? last->message : NULL;
+  int line = cap->message != NULL ? cap->line : last != NULL ? last->line : 0;
+  if (line == 0 && last != NULL) /* the generic channel has no line: where the parser stopped */
+    line = last->line;
+  g_autofree char *text = g_strchomp(g_strdup(msg != NULL ? msg : "not well-formed XML"));
+  g_autofree char *shown = ic_escape_control(text);
+  g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s:%d: %s", name, line, shown);
+}
+
 /* Parse text (owned by doc already) into doc->xml, spans and view. */
 static gboolean
 doc_load_text(IcDomainDoc *doc, GError **error)
@@ -254,15 +373,17 @@ doc_load_text(IcDomainDoc *doc, GError **error)
   options |= XML_PARSE_NO_XXE;
 #endif
   /* Deliberately absent: NOENT, DTDLOAD, DTDATTR, HUGE, XINCLUDE, RECOVER. */
+  XmlCapture cap = {0};
+  capture_begin(&cap, ctxt);
   xmlDocPtr xml = xmlCtxtReadMemory(ctxt, doc->text, (int) doc->len, doc->filename, NULL, options);
+  capture_end(&cap);
   if (xml == NULL) {
-    const xmlError *e = xmlCtxtGetLastError(ctxt);
-    g_autofree char *msg = g_strdup(e != NULL && e->message != NULL ? e->message : "not well-formed XML");
-    g_strchomp(msg);
-    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s:%d: %s", name, e != NULL ? e->line : 0, msg);
+    capture_to_error(&cap, xmlCtxtGetLastError(ctxt), name, error);
+    capture_clear(&cap);
     xmlFreeParserCtxt(ctxt);
     return FALSE;
   }
+  capture_clear(&cap);
   xmlFreeParserCtxt(ctxt);
   if (xml->intSubset != NULL || xml->extSubset != NULL) {
     xmlFreeDoc(xml);
@@ -404,15 +525,11 @@ ic_domain_quote_near(const IcDomainDoc *doc, xmlNodePtr node)
 gboolean
 ic_domain_doc_write(const IcDomainDoc *doc, const char *path, gboolean backup, GError **error)
 {
-  if (backup && g_file_test(path, G_FILE_TEST_EXISTS)) {
-    g_autofree char *old = NULL;
-    gsize old_len = 0;
-    g_autofree char *bak = g_strconcat(path, ".bak", NULL);
-    if (!ic_read_file(path, IC_DOMAIN_MAX_BYTES * 2, &old, &old_len, error) ||
-        !ic_write_file_atomic(bak, old, old_len, error))
-      return FALSE;
-  }
-  return ic_write_file_atomic(path, doc->text, doc->len, error);
+  /* temp file with the original's owner, mode and xattrs, symlinks
+   * followed, hard links refused, FILE.bak replaced rather than written
+   * through: src/util/safe-write.c */
+  IcSafeEditOptions opts = {.backup = backup};
+  return ic_safe_write_file(path, doc->text, doc->len, &opts, error);
 }
 
 /* ---- splicing edits ------------------------------------------------------------ */
@@ -679,6 +796,15 @@ ic_edit_batch_commit(IcEditBatch *b, GError **error)
     pos = s->offset + s->remove;
   }
   g_string_append_len(out, doc->text + pos, (gssize) (doc->len - pos));
+  if (out->len > IC_DOMAIN_MAX_BYTES) {
+    /* not an internal error: the input was simply too close to the limit */
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE,
+                "%s: the edit would make the document %" G_GSIZE_FORMAT " bytes, over the %u-byte limit for "
+                "domain XML; nothing was changed", doc->filename != NULL ? doc->filename : "<input>", out->len,
+                IC_DOMAIN_MAX_BYTES);
+    g_string_free(out, TRUE);
+    return FALSE;
+  }
   char *old_text = doc->text;
   gsize old_len = doc->len;
   doc->len = out->len;

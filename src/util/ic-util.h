@@ -29,6 +29,50 @@ gboolean ic_read_file(const char *path, gsize max_size, char **contents,
 gboolean ic_write_file_atomic(const char *path, const char *data, gsize len,
                               GError **error);
 
+/* ---- in-place edits of a user's file (src/util/safe-write.c) ------------- */
+
+/* What an edit does to a file with several hard links (st_nlink > 1). */
+typedef enum {
+  IC_HARD_LINKS_REFUSE, /* default: IC_ERROR_BLOCKED, nothing written */
+  IC_HARD_LINKS_SHARE,  /* overwrite the shared inode in place (every name sees
+                         * the edit; not atomic: FILE.bak is always written first) */
+  IC_HARD_LINKS_BREAK,  /* replace this name only; the others keep the old text */
+} IcHardLinkPolicy;
+
+/* "refuse", "share", "break" (NULL: refuse).  FALSE on anything else. */
+gboolean ic_hard_links_parse(const char *text, IcHardLinkPolicy *out);
+
+typedef struct {
+  gboolean backup;              /* write FILE.bak (the text as read) first */
+  IcHardLinkPolicy hard_links;
+} IcSafeEditOptions;
+
+/* One in-place edit: open path (through symlinks: the link's target is
+ * edited, the link stays), refuse anything but a regular file, lock it
+ * (flock, waiting up to 30 s for another editor), and read it (more than
+ * max_size bytes is IC_ERROR_PARSE).  The lock is held until the free.
+ * Errors name path; a missing file is IC_ERROR_NOT_FOUND. */
+typedef struct IcSafeEdit IcSafeEdit;
+IcSafeEdit *ic_safe_edit_open(const char *path, gsize max_size, GError **error);
+void ic_safe_edit_free(IcSafeEdit *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcSafeEdit, ic_safe_edit_free)
+/* The text as read (NUL-terminated). */
+const char *ic_safe_edit_contents(const IcSafeEdit *e, gsize *len);
+/* The file that is replaced (symlinks resolved). */
+const char *ic_safe_edit_target(const IcSafeEdit *e);
+/* Replace the file with data: a temporary file beside it (O_EXCL, 0600), the
+ * original's owner, extended attributes (ACLs, SELinux label) and mode,
+ * fsync, rename, fsync of the directory.  Just before the rename the file is
+ * compared with what was read (device, inode, size, mtime, ctime): if
+ * another editor changed it, IC_ERROR_BUSY and nothing is written.  Every
+ * failure leaves the file as it was (SHARE: put back, or named). */
+gboolean ic_safe_edit_commit(IcSafeEdit *e, const char *data, gsize len,
+                             const IcSafeEditOptions *opts, GError **error);
+/* The same for a file not read first (an output file; it may not exist yet:
+ * then it is created with mode 0644). */
+gboolean ic_safe_write_file(const char *path, const char *data, gsize len,
+                            const IcSafeEditOptions *opts, GError **error);
+
 /* Write a short string to a sysfs-like attribute (one write(2)).  On
  * failure the GError names the path and errno text. */
 gboolean ic_write_attr(const char *path, const char *value, GError **error);
@@ -59,6 +103,10 @@ gboolean ic_parse_int64(const char *text, int base, gint64 min, gint64 max, gint
 gboolean ic_parse_uint64(const char *text, int base, guint64 max, guint64 *out);
 /* "on"/"off", "yes"/"no", "true"/"false", "1"/"0" -> 1/0, else -1. */
 int ic_parse_bool_word(const char *text);
+/* text with control characters (newline, tab, ESC, DEL, ...) written as \n,
+ * \t, \xNN, so a value from an input cannot start a line of its own or
+ * drive the terminal in text output.  UTF-8 passes unchanged.  NULL -> NULL. */
+char *ic_escape_control(const char *text);
 
 /* ---- output ------------------------------------------------------------ */
 

@@ -79,7 +79,8 @@ ic_read_file(const char *path, gsize max_size, char **contents, gsize *len_out,
       break;
     if (data->len + (gsize) n > max_size) {
       close(fd);
-      g_set_error(error, IC_ERROR, IC_ERROR_IO, "%s is larger than the limit of %" G_GSIZE_FORMAT " bytes",
+      /* an input too big to accept is invalid input (exit 2), not an I/O failure */
+      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s is larger than the limit of %" G_GSIZE_FORMAT " bytes",
                   path, max_size);
       return FALSE;
     }
@@ -344,4 +345,25 @@ ic_color(gboolean enabled, IcColor color)
     [IC_COLOR_GREY] = "\033[90m",
   };
   return enabled ? seq[color] : "";
+}
+
+char *
+ic_escape_control(const char *text)
+{
+  if (text == NULL)
+    return NULL;
+  GString *s = g_string_sized_new(strlen(text));
+  for (const unsigned char *p = (const unsigned char *) text; *p != '\0'; p++) {
+    switch (*p) {
+    case '\n': g_string_append(s, "\\n"); break;
+    case '\r': g_string_append(s, "\\r"); break;
+    case '\t': g_string_append(s, "\\t"); break;
+    default:
+      if (*p < 0x20 || *p == 0x7f)
+        g_string_append_printf(s, "\\x%02x", *p);
+      else
+        g_string_append_c(s, (char) *p);
+    }
+  }
+  return g_string_free(s, FALSE);
 }

@@ -4,6 +4,8 @@
 #include "util/ic-util.h"
 
 #include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
 
 static void
 test_pci_addr_parse(void)
@@ -79,8 +81,9 @@ test_files(void)
   g_assert_cmpint(ic_read_attr_at(AT_FDCWD, path, tiny, sizeof tiny), ==, 3);
   g_assert_cmpstr(tiny, ==, "hel");
   g_autofree char *contents = NULL;
+  /* over the limit is invalid input (exit 2), not an I/O failure */
   g_assert_false(ic_read_file(path, 3, &contents, NULL, &err));
-  g_assert_error(err, IC_ERROR, IC_ERROR_IO);
+  g_assert_error(err, IC_ERROR, IC_ERROR_PARSE);
   g_clear_error(&err);
   g_assert_true(ic_read_file(path, 100, &contents, NULL, &err));
   g_assert_cmpstr(contents, ==, "hello\n");
@@ -140,6 +143,53 @@ test_json_writer(void)
   g_assert_cmpstr(unit, ==, "\"\\u001f\"");
 }
 
+/* An editor that takes no lock (vi, sed -i) changes the file between our
+ * read and our rename: the edit must fail, write nothing, and leave the
+ * other editor's text (compare-before-rename in src/util/safe-write.c). */
+static void
+test_safe_edit_conflict(void)
+{
+  g_autoptr(GError) err = NULL;
+  g_autofree char *dir = g_dir_make_tmp("ic-safe-XXXXXX", &err);
+  g_assert_no_error(err);
+  g_autofree char *path = g_build_filename(dir, "f.xml", NULL);
+  g_assert_true(g_file_set_contents(path, "one\n", -1, NULL));
+  g_autoptr(IcSafeEdit) e = ic_safe_edit_open(path, 100, &err);
+  g_assert_no_error(err);
+  gsize len = 0;
+  g_assert_cmpstr(ic_safe_edit_contents(e, &len), ==, "one\n");
+  /* the other editor writes through the same inode, then through a rename */
+  FILE *f = fopen(path, "a");
+  g_assert_nonnull(f);
+  fputs("two\n", f);
+  fclose(f);
+  IcSafeEditOptions opts = {.backup = TRUE};
+  g_assert_false(ic_safe_edit_commit(e, "mine\n", 5, &opts, &err));
+  g_assert_error(err, IC_ERROR, IC_ERROR_BUSY);
+  g_assert_nonnull(strstr(err->message, "nothing was written"));
+  g_clear_error(&err);
+  g_autofree char *now = NULL;
+  g_assert_true(g_file_get_contents(path, &now, NULL, NULL));
+  g_assert_cmpstr(now, ==, "one\ntwo\n");
+  g_autofree char *bak = g_strconcat(path, ".bak", NULL);
+  g_assert_false(g_file_test(bak, G_FILE_TEST_EXISTS));
+  g_clear_pointer(&e, ic_safe_edit_free);
+  /* a fresh edit of the new text goes through, with its .bak */
+  e = ic_safe_edit_open(path, 100, &err);
+  g_assert_no_error(err);
+  g_assert_true(ic_safe_edit_commit(e, "mine\n", 5, &opts, &err));
+  g_assert_no_error(err);
+  g_clear_pointer(&now, g_free);
+  g_assert_true(g_file_get_contents(path, &now, NULL, NULL));
+  g_assert_cmpstr(now, ==, "mine\n");
+  g_clear_pointer(&now, g_free);
+  g_assert_true(g_file_get_contents(bak, &now, NULL, NULL));
+  g_assert_cmpstr(now, ==, "one\ntwo\n");
+  g_unlink(bak);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -148,6 +198,7 @@ main(int argc, char **argv)
   g_test_add_func("/util/numbers", test_parse_numbers);
   g_test_add_func("/util/context-paths", test_context_paths);
   g_test_add_func("/util/files", test_files);
+  g_test_add_func("/util/safe-edit-conflict", test_safe_edit_conflict);
   g_test_add_func("/util/json-writer", test_json_writer);
   return g_test_run();
 }
