@@ -68,7 +68,8 @@ expect_in() {
 }
 expect_in iommuctl /usr/bin/iommuctl /usr/share/man/man8/iommuctl.8.gz \
   /usr/share/bash-completion/completions/iommuctl /usr/share/zsh/vendor-completions/_iommuctl \
-  /lib/systemd/system/iommuctl-recover.service /usr/lib/tmpfiles.d/iommuctl.conf
+  /lib/systemd/system/iommuctl-recover.service /lib/systemd/system/iommuctl-persist-verify.service \
+  /usr/lib/tmpfiles.d/iommuctl.conf
 expect_in libiommuctl0 "/usr/lib/$multiarch/libiommuctl.so.0" "/usr/lib/$multiarch/libiommuctl.so.$IC_VERSION"
 expect_in libiommuctl-dev "/usr/lib/$multiarch/libiommuctl.so" "/usr/lib/$multiarch/pkgconfig/libiommuctl.pc" \
   /usr/include/iommuctl/iommuctl.h

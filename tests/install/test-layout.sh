@@ -26,6 +26,7 @@ actual=$work/actual
   echo "$IC_BASHCOMPDIR/iommuctl"
   echo "$IC_ZSHCOMPDIR/_iommuctl"
   echo "$IC_UNITDIR/iommuctl-recover.service"
+  echo "$IC_UNITDIR/iommuctl-persist-verify.service"
   echo "$IC_TMPFILESDIR/iommuctl.conf"
 } | sort >"$expected"
 (cd "$dest" && find . \( -type f -o -type l \) | sed 's/^\.//' | sort) >"$actual"
