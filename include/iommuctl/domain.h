@@ -57,6 +57,7 @@ typedef struct {
   IcPciAddr pci;            /* IC_ADDR_PCI: fields default to 0 when absent */
   gboolean pci_multifunction;
   guint cssid, ssid, devno; /* IC_ADDR_CCW */
+  xmlNodePtr zpci;          /* IC_ADDR_PCI: <zpci uid fid/> child (s390x zPCI identity), or NULL */
   xmlNodePtr node;          /* the <address> element or NULL */
 } IcDevAddress;
 
@@ -159,6 +160,7 @@ typedef struct {
   gboolean aw_bits_invalid; /* present but not a number */
   int pci_bus;              /* -1 when absent */
   xmlNodePtr driver;        /* <driver> or NULL */
+  xmlNodePtr granule;       /* <driver><granule .../> (libvirt >= 12.1), or NULL */
 } IcDomainIommu;
 
 typedef struct {
@@ -288,7 +290,18 @@ typedef struct {
   /* Host IOMMU address width in bits (VT-d MGAW / AMD / SMMU OAS); 0 = unknown,
    * the aw_bits-vs-host rule is then not applied. */
   guint host_aw_bits;
+  /* libvirt whose rules and texts apply, e.g. 11005000 for 11.5.0; 0 = 9.0.0
+   * (Debian 12, the baseline of the rules).  Features newer than it are
+   * reported with the version they need, never accepted silently. */
+  guint libvirt_version;
 } IcLintOptions;
+
+/* Version of the installed libvirt library, read without running anything:
+ * the soname version of libvirt.so.0.MAJORMINOR.MICRO under root's library
+ * directories (root NULL = "/"), else libvirt.pc's Version:, else 0. */
+guint ic_libvirt_version_installed(const char *root);
+/* "X.Y" or "X.Y.Z" -> X*1000000+Y*1000+Z; FALSE when not a version. */
+gboolean ic_libvirt_version_parse(const char *text, guint *out);
 
 /* All findings for doc, in line order.  Never fails. */
 GPtrArray *ic_domain_lint(const IcDomainDoc *doc, const IcLintOptions *opts);

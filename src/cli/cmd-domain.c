@@ -151,9 +151,12 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
 {
   int aw_override = -1;
   gboolean list_rules = FALSE;
+  g_autofree char *libvirt_version = NULL;
   GOptionEntry entries[] = {
     {"host-aw-bits", 0, 0, G_OPTION_ARG_INT, &aw_override,
      "Host IOMMU address width for the aw_bits rule (default: from the host inventory; 0 = skip)", "N"},
+    {"libvirt-version", 0, 0, G_OPTION_ARG_STRING, &libvirt_version,
+     "Lint by the rules and texts of this libvirt (default: the installed libvirt library, else 9.0)", "X.Y"},
     {"rules", 0, 0, G_OPTION_ARG_NONE, &list_rules, "List every rule (code, severity, origin) and exit", NULL},
     {NULL},
   };
@@ -174,11 +177,20 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one FILE or DIR");
   IcLintOptions opts = {.host_aw_bits = aw_override >= 0 ? (guint) aw_override : host_aw_bits(cli)};
+  if (libvirt_version != NULL && !ic_libvirt_version_parse(libvirt_version, &opts.libvirt_version))
+    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y", libvirt_version);
+  if (opts.libvirt_version == 0)
+    opts.libvirt_version = ic_libvirt_version_installed(NULL);
+  if (opts.libvirt_version == 0)
+    opts.libvirt_version = 9000000;
   g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-lint", 1);
     ic_json_add_int(jb, "host_aw_bits", opts.host_aw_bits);
+    g_autofree char *lv = g_strdup_printf("%u.%u.%u", opts.libvirt_version / 1000000,
+                                          opts.libvirt_version / 1000 % 1000, opts.libvirt_version % 1000);
+    ic_json_add_string(jb, "libvirt_version", lv);
     json_builder_set_member_name(jb, "files");
     json_builder_begin_array(jb);
   }

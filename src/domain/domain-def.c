@@ -194,6 +194,7 @@ parse_address(DefPriv *p, xmlNodePtr dev, IcDevAddress *a)
     a->pci.slot = (guint8) prop_hex_uint(p, n, "slot", 0x1f, NULL);
     a->pci.function = (guint8) prop_hex_uint(p, n, "function", 7, NULL);
     a->pci_multifunction = ic_tristate_parse(prop(p, n, "multifunction")) == IC_TRI_ON;
+    a->zpci = ic_xml_child(n, "zpci");
   } else if (strcmp(a->type_name, "ccw") == 0) {
     a->type = IC_ADDR_CCW;
     a->cssid = prop_hex_uint(p, n, "cssid", 0xff, NULL);
@@ -430,6 +431,7 @@ parse_iommu(DefPriv *p, xmlNodePtr n)
       i->aw_bits_invalid = TRUE;
   }
   i->pci_bus = prop_int(p, d, "pciBus");
+  i->granule = ic_xml_child(d, "granule");
   g_ptr_array_add(p->pub.iommus, i);
   return &i->base;
 }

@@ -53,20 +53,58 @@ describe(const IcDomainDevice *d)
   return g_strdup_printf("%d: %s", d->line, ic_device_kind_to_string(d->kind));
 }
 
+/* Make a transitional virtio device modern-only so QEMU takes iommu_platform
+ * (libvirt maps model='virtio-non-transitional' to QEMU's *-non-transitional). */
+static void
+switch_to_non_transitional(IcDomainDoc *doc, IcEditBatch *b, const IcDomainDevice *d)
+{
+  if (d->kind != IC_DEV_INTERFACE) {
+    ic_edit_set_attr(b, d->node, "model", "virtio-non-transitional");
+    return;
+  }
+  xmlNodePtr model = ic_xml_child(d->node, "model");
+  if (model != NULL) {
+    ic_edit_set_attr(b, model, "type", "virtio-non-transitional");
+  } else {
+    const char *kv[] = {"type", "virtio-non-transitional", NULL};
+    g_autofree char *frag = element_with_attrs(ic_domain_quote_near(doc, d->node), "model", kv, TRUE);
+    ic_edit_append_child(b, d->node, frag);
+  }
+}
+
 static void
 protect_device(IcDomainDoc *doc, IcEditBatch *b, const IcDomainDevice *d, gboolean force, IcProtectReport *r)
 {
-  if (d->opts.iommu == IC_TRI_ON) {
-    r->already_on++;
+  if (d->opts.iommu == IC_TRI_OFF && !force) {
+    g_ptr_array_add(r->explicit_off, describe(d));
     return;
   }
-  if (d->opts.iommu == IC_TRI_OFF) {
-    if (!force) {
-      g_ptr_array_add(r->explicit_off, describe(d));
-      return;
-    }
-    g_ptr_array_add(r->forced_off, describe(d));
+  /* protect leaves only domains that start: the rule lint's QM002/QM006 use */
+  IcIommuPlatformWhy why;
+  IcIommuPlatform verdict = ic_domain_iommu_platform_check(ic_domain_doc_def(doc), d, &why);
+  if (verdict == IC_IOMMU_PLATFORM_REFUSED) {
+    g_autofree char *what = describe(d);
+    g_ptr_array_add(r->notes, g_strdup_printf("%s: %s iommu='on': QEMU refuses it (\"%s\", %s); fix: %s", what,
+                                              d->opts.iommu == IC_TRI_ON ? "has" : "not given", why.message,
+                                              why.code, why.hint));
+    return;
   }
+  gboolean switch_model = verdict == IC_IOMMU_PLATFORM_SWITCH_MODEL;
+  if (switch_model) {
+    g_autofree char *what = describe(d);
+    g_ptr_array_add(r->notes, g_strdup_printf("%s: model='virtio-non-transitional': QEMU refuses iommu_platform on "
+                                              "the transitional device libvirt picks on conventional PCI", what));
+    if (b != NULL)
+      switch_to_non_transitional(doc, b, d);
+  }
+  if (d->opts.iommu == IC_TRI_ON) {
+    r->already_on++;
+    if (switch_model)
+      r->devices_changed++;
+    return;
+  }
+  if (d->opts.iommu == IC_TRI_OFF)
+    g_ptr_array_add(r->forced_off, describe(d));
   if (b == NULL) {
     /* dry run: count only */
   } else if (d->opts.driver != NULL) {
@@ -453,7 +491,9 @@ ic_domain_viommu_set(IcDomainDoc *doc, const IcViommuRequest *req, GPtrArray *no
   gboolean x86 = ic_domain_def_is_x86(def);
   gboolean want_ioapic = a.intremap == IC_TRI_ON && x86 &&
                          (def->ioapic_driver == NULL || strcmp(def->ioapic_driver, "qemu") != 0);
-  gboolean want_acpi = req->complete && model == IC_VIOMMU_VIRTIO && !def->acpi && x86;
+  /* x86 vIOMMUs are found through ACPI: VIOT (virtio), DMAR (intel), IVRS (amd) */
+  gboolean want_acpi = req->complete && !def->acpi && x86 &&
+                       (model == IC_VIOMMU_VIRTIO || model == IC_VIOMMU_INTEL || model == IC_VIOMMU_AMD);
   char aw_buf[8];
   g_autoptr(GPtrArray) kv = attr_list(&a, aw_buf);
   const char *const *attrs = (const char *const *) kv->pdata;
@@ -507,8 +547,11 @@ ic_domain_viommu_set(IcDomainDoc *doc, const IcViommuRequest *req, GPtrArray *no
   guint nw = 0;
   if (want_ioapic)
     w[nw++] = (FeatureWant){"ioapic", "driver", "qemu"}, note(notes, "<ioapic driver='qemu'/>: split irqchip for interrupt remapping");
-  if (want_acpi)
-    w[nw++] = (FeatureWant){"acpi", NULL, NULL}, note(notes, "<acpi/>: the virtio-iommu is described by ACPI VIOT");
+  if (want_acpi) {
+    w[nw++] = (FeatureWant){"acpi", NULL, NULL};
+    note(notes, "<acpi/>: the guest finds the vIOMMU through ACPI (%s); without it libvirt turns ACPI off",
+         model == IC_VIOMMU_VIRTIO ? "VIOT" : model == IC_VIOMMU_INTEL ? "DMAR" : "IVRS");
+  }
   if (nw > 0)
     ensure_features(b, doc, w, nw);
   return ic_edit_batch_commit(b, error);

@@ -28,15 +28,19 @@ static const IcLintRule rules[] = {
   {"LV018", IC_LINT_ERROR, "libvirt", "on/off attribute with another value"},
   {"LV019", IC_LINT_ERROR, "libvirt", "amd vIOMMU needs libvirt >= 11.5"},
   {"LV020", IC_LINT_WARNING, "libvirt", "virtio options on a device kind whose <driver> has none: ignored"},
+  {"LV021", IC_LINT_ERROR, "libvirt", "the same PCI host device assigned twice"},
+  {"LV022", IC_LINT_ERROR, "libvirt-schema", "vIOMMU/hostdev feature newer than the libvirt linted for (--libvirt-version)"},
   {"QM001", IC_LINT_ERROR, "qemu", "intel aw_bits must be 39 or 48"},
   {"QM002", IC_LINT_ERROR, "qemu", "iommu='on' on a transitional (legacy-capable) virtio PCI device"},
   {"QM003", IC_LINT_ERROR, "qemu", "intel vIOMMU with a VFIO hostdev needs caching_mode='on'"},
   {"QM004", IC_LINT_ERROR, "qemu", "intel eim='on' needs KVM (type='kvm')"},
   {"QM005", IC_LINT_WARNING, "qemu", "amd vIOMMU cannot host VFIO devices before QEMU 10.1"},
+  {"QM006", IC_LINT_ERROR, "qemu", "iommu='on' on a virtiofs filesystem (vhost-user-fs-pci, QEMU 7.2)"},
   {"IC001", IC_LINT_WARNING, "iommuctl", "iommu='on' without a vIOMMU or launchSecurity"},
   {"IC002", IC_LINT_ERROR, "iommuctl", "aw_bits wider than the host IOMMU"},
   {"IC003", IC_LINT_ERROR, "iommuctl", "iommu='off' on a guest that needs bounce buffers"},
   {"IC004", IC_LINT_ERROR, "iommuctl", "s390 protected guests: no VFIO hostdevs, no hugepages"},
+  {"IC005", IC_LINT_WARNING, "iommuctl", "intel/amd vIOMMU without ACPI: the guest gets no DMAR/IVRS table"},
 };
 
 const IcLintRule *
@@ -79,8 +83,24 @@ typedef struct {
   const IcDomainDoc *doc;
   const IcDomainDef *def;
   const IcLintOptions *opts;
+  guint libvirt;            /* the version whose rules apply (9.0.0 when not given) */
   GPtrArray *out;
 } Lint;
+
+#define LIBVIRT_BASELINE 9000000u /* Debian 12: the version the rules were written against */
+
+static gboolean
+libvirt_has(const Lint *l, guint version)
+{
+  return l->libvirt >= version;
+}
+
+static const char *
+version_text(guint v, char buf[32])
+{
+  g_snprintf(buf, 32, "%u.%u", v / 1000000, v / 1000 % 1000);
+  return buf;
+}
 
 static void G_GNUC_PRINTF(5, 6)
 report(Lint *l, const char *code, int line, const char *hint, const char *fmt, ...)
@@ -101,6 +121,17 @@ report(Lint *l, const char *code, int line, const char *hint, const char *fmt, .
   va_end(ap);
   f->hint = g_strdup(hint);
   g_ptr_array_add(l->out, f);
+}
+
+/* A feature the domain uses that the libvirt linted for lacks: libvirt of
+ * that version drops the unknown attribute or element while parsing (its
+ * schema, with --validate, rejects it), so say so instead of accepting it. */
+static void
+report_needs_libvirt(Lint *l, int line, const char *what, guint since, const char *hint)
+{
+  char need[32], have[32];
+  report(l, "LV022", line, hint, "%s needs libvirt >= %s; libvirt %s does not know it (ignored when parsed, "
+         "refused by its schema)", what, version_text(since, need), version_text(l->libvirt, have));
 }
 
 /* Same as report() but with a severity override (rules that depend on context). */
@@ -153,6 +184,13 @@ lint_iommu_machine(Lint *l, const IcDomainIommu *io)
     if (!ic_domain_def_is_q35(def))
       report(l, "LV001", line, "use a q35 machine type (e.g. machine='q35')",
              "IOMMU device: '%s' is only supported with Q35 machines", m);
+    else if (!def->acpi)
+      /* libvirt accepts it and turns ACPI off (-no-acpi in 9.0, acpi=off
+       * later): the vIOMMU is emulated, but without the DMAR (intel) or
+       * IVRS (amd) table no guest driver ever finds it */
+      report(l, "IC005", line, "add <acpi/> to <features>",
+             "IOMMU device: '%s' without ACPI is dead: the guest gets no %s table, so no device is translated "
+             "(libvirt starts the guest with ACPI off)", m, io->model == IC_VIOMMU_INTEL ? "DMAR" : "IVRS");
     break;
   case IC_VIOMMU_SMMUV3:
     if (!ic_domain_def_is_arm_virt(def))
@@ -185,6 +223,33 @@ lint_iommu_machine(Lint *l, const IcDomainIommu *io)
   }
 }
 
+/* Attributes and elements of <iommu> that later libvirt releases added
+ * (libvirt's NEWS and domaincommon.rng): under an older version they are
+ * reported with the version they need; under a version that has them, with
+ * that version's rules. */
+static void
+lint_iommu_newer_features(Lint *l, const IcDomainIommu *io)
+{
+  int line = io->base.line;
+  const char *m = io->base.model != NULL ? io->base.model : "";
+  if (io->pci_bus >= 0) {
+    if (!libvirt_has(l, 11010000))
+      report_needs_libvirt(l, line, "<driver pciBus=''/> (one SMMUv3 per PCI host bridge)", 11010000,
+                           "remove pciBus (one SMMUv3 for the whole machine), or lint for libvirt >= 11.10");
+    else if (io->model != IC_VIOMMU_SMMUV3)
+      report(l, "LV009", line, "pciBus is for model='smmuv3' only",
+             "iommu model '%s' doesn't support additional attributes", m);
+  }
+  if (io->granule != NULL) {
+    if (!libvirt_has(l, 12001000))
+      report_needs_libvirt(l, ic_domain_doc_line(l->doc, io->granule), "<granule/> of the virtio-iommu", 12001000,
+                           "remove <granule/> (QEMU's default: the host page size), or lint for libvirt >= 12.1");
+    else if (io->model != IC_VIOMMU_VIRTIO)
+      report(l, "LV009", ic_domain_doc_line(l->doc, io->granule), "<granule/> is for model='virtio' only",
+             "iommu model '%s' doesn't support additional attributes", m);
+  }
+}
+
 static void
 lint_iommu_attrs(Lint *l, const IcDomainIommu *io)
 {
@@ -199,10 +264,14 @@ lint_iommu_attrs(Lint *l, const IcDomainIommu *io)
   check_tristate(l, io, "passthrough", io->passthrough);
   check_tristate(l, io, "xtsup", io->xtsup);
 
+  gboolean aw = io->aw_bits || io->aw_bits_invalid;
+  gboolean virtio_aw_ok = io->model == IC_VIOMMU_VIRTIO && libvirt_has(l, 12001000);
   gboolean any_intel_attr = io->intremap || io->caching_mode || io->eim || io->iotlb ||
-                            io->aw_bits || io->aw_bits_invalid || io->dma_translation;
+                            (aw && !virtio_aw_ok) || io->dma_translation;
   if ((io->model == IC_VIOMMU_SMMUV3 || io->model == IC_VIOMMU_VIRTIO) && any_intel_attr)
-    report(l, "LV009", line, "remove the <driver> attributes: this model has none in libvirt",
+    report(l, "LV009", line,
+           io->model == IC_VIOMMU_VIRTIO && aw ? "remove the <driver> attributes (aw_bits on virtio needs libvirt >= 12.1)"
+                                               : "remove the <driver> attributes: this model has none in libvirt",
            "iommu model '%s' doesn't support additional attributes", m);
   if (io->model == IC_VIOMMU_AMD && (io->caching_mode || io->eim || io->aw_bits || io->dma_translation))
     report(l, "LV010", line, "amd takes only intremap, iotlb, passthrough and xtsup",
@@ -237,9 +306,13 @@ lint_iommu_attrs(Lint *l, const IcDomainIommu *io)
   if (io->model == IC_VIOMMU_UNKNOWN)
     report(l, "LV017", line, "use intel, smmuv3, virtio (or amd with libvirt >= 11.5)",
            "Invalid value for attribute 'model' in element 'iommu': '%s'.", m != NULL ? m : "");
-  if (io->model == IC_VIOMMU_AMD)
-    report(l, "LV019", line, "on libvirt < 11.5 use model='intel'",
-           "iommu model 'amd' needs libvirt >= 11.5 (older: Invalid value for attribute 'model' in element 'iommu': 'amd'.)");
+  if (io->model == IC_VIOMMU_AMD && !libvirt_has(l, 11005000)) {
+    char have[32];
+    report(l, "LV019", line, "use model='intel', or lint for libvirt >= 11.5 (--libvirt-version 11.5)",
+           "iommu model 'amd' needs libvirt >= 11.5; libvirt %s: Invalid value for attribute 'model' in element "
+           "'iommu': 'amd'.", version_text(l->libvirt, have));
+  }
+  lint_iommu_newer_features(l, io);
 
   /* iommuctl: the guest IOVA width must fit the host's for VFIO maps */
   guint host = l->opts != NULL ? l->opts->host_aw_bits : 0;
@@ -251,14 +324,26 @@ lint_iommu_attrs(Lint *l, const IcDomainIommu *io)
   }
 }
 
+static gboolean
+all_smmuv3_with_pci_bus(const IcDomainDef *def)
+{
+  for (guint i = 0; i < def->iommus->len; i++) {
+    const IcDomainIommu *io = g_ptr_array_index(def->iommus, i);
+    if (io->model != IC_VIOMMU_SMMUV3 || io->pci_bus < 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static void
 lint_iommus(Lint *l)
 {
   const IcDomainDef *def = l->def;
   for (guint i = 0; i < def->iommus->len; i++) {
     const IcDomainIommu *io = g_ptr_array_index(def->iommus, i);
-    if (i == 1)
-      report(l, "LV015", io->base.line, "keep one <iommu> (libvirt < 11.10 and QEMU on x86 allow only one)",
+    if (i == 1 && (!libvirt_has(l, 11010000) || !all_smmuv3_with_pci_bus(def)))
+      report(l, "LV015", io->base.line,
+             "keep one <iommu>: several are only for smmuv3 with pciBus on libvirt >= 11.10",
              "only a single IOMMU device is supported");
     if (def->kind == IC_DOMAIN_DOC_DOMAIN)
       lint_iommu_machine(l, io);
@@ -286,6 +371,12 @@ lint_features(Lint *l)
              255);
     } else {
       gboolean ok = FALSE;
+      /* libvirt >= 10.10 adds <iommu model='intel'> with eim='on' itself when
+       * there is no vIOMMU (and turns eim on in an intel one that leaves it out) */
+      if (libvirt_has(l, 10010000))
+        ok = def->iommus->len == 0 ||
+             (((const IcDomainIommu *) def->iommus->pdata[0])->model == IC_VIOMMU_INTEL &&
+              ((const IcDomainIommu *) def->iommus->pdata[0])->eim == IC_TRI_ABSENT);
       for (guint i = 0; i < def->iommus->len; i++) {
         const IcDomainIommu *io = g_ptr_array_index(def->iommus, i);
         ok = ok || (io->model == IC_VIOMMU_INTEL && io->eim == IC_TRI_ON) ||
@@ -342,6 +433,86 @@ ends_up_transitional(const IcDomainDef *def, const IcDomainDevice *d)
   return FALSE;
 }
 
+/* QEMU devices that are virtio 1.0 only whatever bus they sit on
+ * (virtio_pci_force_virtio_1 in their realize): virtio-gpu-pci/virtio-vga,
+ * virtio-input-*-pci, virtio-crypto-pci, virtio-mem/pmem-pci.  Measured:
+ * QEMU 7.2 starts video and input with iommu_platform=on on i440fx's root bus. */
+static gboolean
+modern_only(const IcDomainDevice *d)
+{
+  return d->kind == IC_DEV_VIDEO || d->kind == IC_DEV_INPUT || d->kind == IC_DEV_CRYPTO || d->kind == IC_DEV_MEMORY;
+}
+
+/* libvirt 9.0's schema takes model='virtio-non-transitional' on these (the
+ * interface as <model type=''>); each maps to QEMU's *-non-transitional. */
+static gboolean
+has_non_transitional_model(const IcDomainDevice *d)
+{
+  switch (d->kind) {
+  case IC_DEV_DISK: case IC_DEV_INTERFACE: case IC_DEV_FILESYSTEM: case IC_DEV_MEMBALLOON:
+  case IC_DEV_RNG: case IC_DEV_VSOCK:
+    return TRUE;
+  case IC_DEV_CONTROLLER: {
+    const IcDomainController *c = (const IcDomainController *) d;
+    return c->type != NULL && (strcmp(c->type, "scsi") == 0 || strcmp(c->type, "virtio-serial") == 0);
+  }
+  default:
+    return FALSE;
+  }
+}
+
+static gboolean
+is_virtiofs(const IcDomainDevice *d)
+{
+  if (d->kind != IC_DEV_FILESYSTEM || d->opts.driver == NULL)
+    return FALSE;
+  xmlChar *type = xmlGetNoNsProp(d->opts.driver, (const xmlChar *) "type");
+  gboolean fs = type != NULL && strcmp((const char *) type, "virtiofs") == 0;
+  xmlFree(type);
+  return fs;
+}
+
+IcIommuPlatform
+ic_domain_iommu_platform_check(const IcDomainDef *def, const IcDomainDevice *d, IcIommuPlatformWhy *why)
+{
+  static const char qemu_transitional[] = "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor "
+                                          "transitional device";
+  why->code = NULL;
+  why->message = NULL;
+  why->hint = NULL;
+  if (!d->virtio)
+    return IC_IOMMU_PLATFORM_OK;
+  if (is_virtiofs(d)) {
+    /* vhost-user-fs-pci: QEMU 7.2 does not offer VIRTIO_F_IOMMU_PLATFORM to
+     * the virtiofsd backend (measured: the domain does not start) */
+    why->code = "QM006";
+    why->message = "iommu_platform=true is not supported by the device";
+    why->hint = "leave iommu off on this virtiofs <filesystem> (QEMU 7.2's vhost-user-fs cannot use a vIOMMU), "
+                "or share the directory over 9p (<driver type='path'/>)";
+    return IC_IOMMU_PLATFORM_REFUSED;
+  }
+  if (modern_only(d) && !d->transitional)
+    return IC_IOMMU_PLATFORM_OK;
+  if (!ends_up_transitional(def, d))
+    return IC_IOMMU_PLATFORM_OK;
+  why->code = "QM002";
+  why->message = qemu_transitional;
+  if (d->transitional) {
+    /* the file asked for a legacy-capable device (old guest drivers): keep it */
+    why->hint = "use model='virtio-non-transitional' (the guest then needs virtio 1.0 drivers), "
+                "or leave iommu off on this device";
+    return IC_IOMMU_PLATFORM_REFUSED;
+  }
+  if (has_non_transitional_model(d)) {
+    why->hint = "use model='virtio-non-transitional' (iommuctl domain protect does), "
+                "or put the device on a pcie-root-port";
+    return IC_IOMMU_PLATFORM_SWITCH_MODEL;
+  }
+  why->hint = "put the device on a pcie-root-port (q35), or leave iommu off on it: libvirt has no "
+              "virtio-non-transitional model for it";
+  return IC_IOMMU_PLATFORM_REFUSED;
+}
+
 static gboolean
 libvirt_checks_virtio_options(const IcDomainDevice *d)
 {
@@ -378,10 +549,9 @@ lint_device_options(Lint *l, const IcDomainDevice *d, gboolean have_viommu, gboo
     }
     return;
   }
-  if (o->iommu == IC_TRI_ON && ends_up_transitional(def, d))
-    report(l, "QM002", d->line,
-           "use model='virtio-non-transitional' or put the device on a pcie-root-port",
-           "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device");
+  IcIommuPlatformWhy why;
+  if (o->iommu == IC_TRI_ON && ic_domain_iommu_platform_check(def, d, &why) != IC_IOMMU_PLATFORM_OK)
+    report(l, why.code, d->line, why.hint, "%s", why.message);
   if (def->kind != IC_DOMAIN_DOC_DOMAIN)
     return;
   if (o->iommu == IC_TRI_ON && !have_viommu && !bounce && !ic_domain_def_is_s390(def))
@@ -411,6 +581,31 @@ lint_devices(Lint *l)
     lint_device_options(l, g_ptr_array_index(def->devices, i), have_viommu, bounce);
 }
 
+/* libvirt's virDomainDefHostdevValidate: the same host device twice */
+static void
+lint_hostdevs(Lint *l)
+{
+  const IcDomainDef *def = l->def;
+  for (guint i = 0; i < def->hostdevs->len; i++) {
+    const IcDomainHostdev *h = g_ptr_array_index(def->hostdevs, i);
+    if (h->iommufd != IC_TRI_ABSENT && !libvirt_has(l, 12001000))
+      report_needs_libvirt(l, h->base.line, "<driver iommufd=''/> on a hostdev", 12001000,
+                           "remove iommufd (the legacy VFIO container is used), or lint for libvirt >= 12.1");
+    if (!h->has_source_pci || h->source_pci_partial)
+      continue;
+    for (guint j = 0; j < i; j++) {
+      const IcDomainHostdev *o = g_ptr_array_index(def->hostdevs, j);
+      if (o->has_source_pci && !o->source_pci_partial && ic_pci_addr_equal(&o->source_pci, &h->source_pci)) {
+        char buf[IC_PCI_ADDR_STRLEN];
+        g_autofree char *hint = g_strdup_printf("remove one of the two hostdevs of %s (the first is on line %d)",
+                                                ic_pci_addr_format(&h->source_pci, buf), o->base.line);
+        report(l, "LV021", h->base.line, hint, "Hostdev already exists in the domain configuration");
+        break;
+      }
+    }
+  }
+}
+
 static gint
 finding_cmp(gconstpointer a, gconstpointer b)
 {
@@ -424,11 +619,94 @@ GPtrArray *
 ic_domain_lint(const IcDomainDoc *doc, const IcLintOptions *opts)
 {
   Lint l = {.doc = doc, .def = ic_domain_doc_def(doc), .opts = opts,
+            .libvirt = opts != NULL && opts->libvirt_version != 0 ? opts->libvirt_version : LIBVIRT_BASELINE,
             .out = g_ptr_array_new_with_free_func((GDestroyNotify) ic_lint_finding_free)};
   lint_iommus(&l);
+  lint_hostdevs(&l);
   if (l.def->kind == IC_DOMAIN_DOC_DOMAIN)
     lint_features(&l);
   lint_devices(&l);
   g_ptr_array_sort(l.out, finding_cmp);
   return l.out;
+}
+
+/* ---- which libvirt ----------------------------------------------------------------- */
+
+gboolean
+ic_libvirt_version_parse(const char *text, guint *out)
+{
+  if (text == NULL)
+    return FALSE;
+  g_auto(GStrv) parts = g_strsplit(text, ".", 0);
+  guint n = g_strv_length(parts);
+  if (n < 2 || n > 3)
+    return FALSE;
+  guint64 v[3] = {0, 0, 0};
+  for (guint i = 0; i < n; i++) {
+    if (!g_ascii_string_to_unsigned(parts[i], 10, 0, 999, &v[i], NULL))
+      return FALSE;
+  }
+  if (v[0] == 0)
+    return FALSE;
+  *out = (guint) (v[0] * 1000000 + v[1] * 1000 + v[2]);
+  return TRUE;
+}
+
+/* libvirt.so.0.9000.0 is libvirt 9.0.0: libvirt's soname minor is
+ * MAJOR*1000+MINOR and the micro follows (see libvirt's meson.build). */
+static guint
+version_from_soname(const char *name)
+{
+  const char *prefix = "libvirt.so.0.";
+  if (!g_str_has_prefix(name, prefix))
+    return 0;
+  guint64 mm, micro;
+  const char *rest = name + strlen(prefix);
+  const char *dot = strchr(rest, '.');
+  if (dot == NULL)
+    return 0;
+  g_autofree char *a = g_strndup(rest, (gsize) (dot - rest));
+  if (!g_ascii_string_to_unsigned(a, 10, 1000, 999999, &mm, NULL) ||
+      !g_ascii_string_to_unsigned(dot + 1, 10, 0, 999, &micro, NULL))
+    return 0;
+  return (guint) (mm / 1000 * 1000000 + mm % 1000 * 1000 + micro);
+}
+
+static guint
+version_from_pc(const char *path)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(path, &text, NULL, NULL))
+    return 0;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", 0);
+  guint v = 0;
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix(lines[i], "Version:") && ic_libvirt_version_parse(g_strstrip(lines[i] + 8), &v))
+      return v;
+  return 0;
+}
+
+guint
+ic_libvirt_version_installed(const char *root)
+{
+  static const char *const libdirs[] = {
+    "usr/lib/x86_64-linux-gnu", "usr/lib/aarch64-linux-gnu", "usr/lib/s390x-linux-gnu",
+    "usr/lib/powerpc64le-linux-gnu", "usr/lib64", "usr/lib", "usr/local/lib64", "usr/local/lib",
+  };
+  const char *r = root != NULL ? root : "/";
+  guint best = 0;
+  for (guint i = 0; i < G_N_ELEMENTS(libdirs); i++) {
+    g_autofree char *dir = g_build_filename(r, libdirs[i], NULL);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d != NULL && (name = g_dir_read_name(d)) != NULL)
+      best = MAX(best, version_from_soname(name));
+    if (best == 0) {
+      g_autofree char *pc = g_build_filename(dir, "pkgconfig", "libvirt.pc", NULL);
+      best = version_from_pc(pc);
+    }
+    if (best != 0)
+      return best;
+  }
+  return 0;
 }

@@ -41,3 +41,21 @@ void ic_domain_def_free(IcDomainDef *def);
 IcTristate ic_tristate_parse(const char *text);
 /* Attribute value as a string owned by def (NULL when absent). */
 xmlNodePtr ic_xml_child(xmlNodePtr parent, const char *name);
+
+/* domain-lint.c: the one rule, shared by lint (QM002, QM006) and protect,
+ * of whether QEMU starts a virtio device with iommu_platform=on. */
+typedef enum {
+  IC_IOMMU_PLATFORM_OK,           /* QEMU starts it with iommu_platform=on */
+  IC_IOMMU_PLATFORM_SWITCH_MODEL, /* transitional as written; libvirt's model
+                                     'virtio-non-transitional' makes it start */
+  IC_IOMMU_PLATFORM_REFUSED,      /* QEMU refuses it and no model fixes that */
+} IcIommuPlatform;
+
+typedef struct {
+  const char *code;    /* lint rule: QM002 or QM006 */
+  const char *message; /* QEMU's own text */
+  const char *hint;    /* the fix */
+} IcIommuPlatformWhy;
+
+IcIommuPlatform ic_domain_iommu_platform_check(const IcDomainDef *def, const IcDomainDevice *d,
+                                               IcIommuPlatformWhy *why);

@@ -86,8 +86,57 @@ cases = {
            domain("ic004p", arch="s390x", machine="s390-ccw-virtio", features="", extra="  <launchSecurity type='s390-pv'/>\n")],
 }
 
+def hostdev(bus):
+    return HOSTDEV.replace("bus='0x3b'", f"bus='{bus}'")
+def with_libvirt(version, xml):
+    """The first line tells test-domain-lint which --libvirt-version the case is linted for."""
+    return f"<!-- iommuctl-lint: libvirt-version={version} -->\n" + xml
+SMMU_PCI_BUS = ("<controller type='pci' index='0' model='pcie-root'/>\n"
+                "<controller type='pci' index='1' model='pcie-expander-bus'>\n  <target busNr='252'/>\n</controller>\n"
+                "<controller type='pci' index='2' model='pcie-expander-bus'>\n  <target busNr='248'/>\n</controller>\n")
+def smmu(bus):
+    return iommu("smmuv3", f"pciBus='{bus}'")
+VIRTIOFS = ("<filesystem type='mount' accessmode='passthrough'>\n  <driver type='virtiofs' iommu='on'/>\n"
+            "  <source dir='/srv/share'/>\n  <target dir='share0'/>\n</filesystem>")
+NINEP = ("<filesystem type='mount' accessmode='mapped'>\n  <driver type='path' iommu='on'/>\n"
+         "  <source dir='/srv/share'/>\n  <target dir='share0'/>\n</filesystem>")
+SHARED_MEM = "  <memoryBacking>\n    <source type='memfd'/>\n    <access mode='shared'/>\n  </memoryBacking>\n"
+MODERN_ONLY = ("<input type='tablet' bus='virtio'>\n  <driver iommu='on'/>\n</input>\n"
+               "<video>\n  <model type='virtio' heads='1' primary='yes'/>\n  <driver iommu='on'/>\n</video>")
+BALLOON_ON = "<memballoon model='virtio'>\n  <driver iommu='on'/>\n</memballoon>"
+GRANULE = "<iommu model='virtio'>\n  <driver>\n    <granule mode='4k'/>\n  </driver>\n</iommu>"
+IOMMUFD_HOSTDEV = HOSTDEV.replace("<driver name='vfio'/>", "<driver name='vfio' iommufd='yes'/>")
+
+cases.update({
+ "LV021": [domain("lv021f", devices=ind(HOSTDEV + "\n" + HOSTDEV)), domain("lv021p", devices=ind(HOSTDEV + "\n" + hostdev("0x3c")))],
+ "LV022": [domain("lv022f", arch="aarch64", machine="virt", features="", devices=ind(SMMU_PCI_BUS + smmu(1))),
+           with_libvirt("11.10", domain("lv022p", arch="aarch64", machine="virt", features="", devices=ind(SMMU_PCI_BUS + smmu(1))))],
+ "QM006": [domain("qm006f", extra=SHARED_MEM, devices=ind(iommu("intel") + "\n" + VIRTIOFS)),
+           domain("qm006p", devices=ind(iommu("intel") + "\n" + NINEP))],
+ "IC005": [domain("ic005f", features="<apic/>", devices=ind(iommu("intel"))), domain("ic005p", devices=ind(iommu("intel")))],
+})
+# more cases of a rule: CODE-{fail,pass}-WHAT.xml
+extra = {
+ "LV022-fail-granule": domain("lv022fg", devices=ind(GRANULE)),
+ "LV022-pass-granule-12.1": with_libvirt("12.1", domain("lv022pg", devices=ind(GRANULE))),
+ "LV022-fail-iommufd": domain("lv022fi", devices=ind(iommu("intel", "caching_mode='on'") + "\n" + IOMMUFD_HOSTDEV)),
+ "LV022-pass-iommufd-12.1": with_libvirt("12.1", domain("lv022pi", devices=ind(iommu("intel", "caching_mode='on'") + "\n" + IOMMUFD_HOSTDEV))),
+ "LV019-pass-amd-11.5": with_libvirt("11.5", domain("lv019pa", features=IOAPIC, devices=ind(iommu("amd", "intremap='on'")))),
+ "LV015-pass-smmuv3-pcibus-11.10": with_libvirt("11.10", domain("lv015ps", arch="aarch64", machine="virt", features="",
+                                                              devices=ind(SMMU_PCI_BUS + smmu(1) + "\n" + smmu(2)))),
+ "LV015-fail-smmuv3-pcibus-9.0": domain("lv015fs", arch="aarch64", machine="virt", features="", devices=ind(SMMU_PCI_BUS + smmu(1) + "\n" + smmu(2))),
+ "LV013-pass-auto-viommu-10.10": with_libvirt("10.10", domain("lv013pa", vcpus=256)),
+ "LV009-fail-virtio-aw-bits": domain("lv009fa", devices=ind(iommu("virtio", "aw_bits='48'"))),
+ "LV009-pass-virtio-aw-bits-12.1": with_libvirt("12.1", domain("lv009pa", devices=ind(iommu("virtio", "aw_bits='48'")))),
+ "QM002-pass-i440fx-modern-only": domain("qm002pm", machine="pc", devices=ind(iommu("intel") + "\n" + MODERN_ONLY).replace(ind(iommu("intel")), "")),
+ "QM002-fail-i440fx-balloon": domain("qm002fb", machine="pc", devices=ind(BALLOON_ON)),
+ "QM002-pass-i440fx-non-transitional": domain("qm002pn", machine="pc", devices=ind(BALLOON_ON.replace("model='virtio'", "model='virtio-non-transitional'"))),
+}
+
 os.makedirs(OUT, exist_ok=True)
 for code, (fail, ok) in cases.items():
     open(os.path.join(OUT, f"{code}-fail.xml"), "w").write(fail)
     open(os.path.join(OUT, f"{code}-pass.xml"), "w").write(ok)
-print(len(cases) * 2, "cases")
+for name, xml in extra.items():
+    open(os.path.join(OUT, f"{name}.xml"), "w").write(xml)
+print(len(cases) * 2 + len(extra), "cases")

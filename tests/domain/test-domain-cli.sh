@@ -131,5 +131,35 @@ check "viommu picks aw_bits from the host width" grep -q "aw_bits='39'" "$tmp/aw
 check "memlock above host RAM exits 1" [ $rc = 1 ]
 check "memlock warns above host RAM" grep -q "warning: the limit exceeds the host's RAM" "$tmp/ml.txt"
 
+# --- protect leaves domains that start (issue 13): transitional -> non-transitional, virtiofs refused
+vi="$corpus/virt-install"
+"$IOMMUCTL" domain protect "$vi/i440-srv.xml" > "$tmp/i440.xml" 2>"$tmp/i440.rep"; rc=$?
+check "protect i440fx exits 0" [ $rc = 0 ]
+check "protect i440fx switches the 4 virtio devices to virtio-non-transitional" \
+  [ "$(grep -c 'virtio-non-transitional' "$tmp/i440.xml")" = 4 ]
+check "protect i440fx says why it switched the model" grep -q "i440-srv.xml:46: memballoon (virtio): model='virtio-non-transitional'" "$tmp/i440.rep"
+check "protect i440fx output validates" validates "$tmp/i440.xml"
+"$IOMMUCTL" domain protect --check "$tmp/i440.xml" >/dev/null; rc=$?
+check "protect i440fx is idempotent" [ $rc = 0 ]
+"$IOMMUCTL" domain lint --libvirt-version 9.0 "$tmp/i440.xml" > "$tmp/i440.lint"
+check "lint agrees with protect's result (no QM002)" sh -c "! grep -q QM002 '$tmp/i440.lint'"
+"$IOMMUCTL" domain protect "$vi/q35-virtiofs.xml" > "$tmp/vfs.xml" 2>"$tmp/vfs.rep"
+check "protect refuses iommu on virtiofs with the reason and the fix" \
+  grep -q "q35-virtiofs.xml:56: filesystem: not given iommu='on': QEMU refuses it (\"iommu_platform=true is not supported by the device\", QM006); fix: " "$tmp/vfs.rep"
+check "protect left the virtiofs filesystem without iommu" sh -c "! sed -n '/<filesystem/,/<\/filesystem>/p' '$tmp/vfs.xml' | grep -q iommu"
+
+# --- lint --libvirt-version
+"$IOMMUCTL" domain lint --libvirt-version 9.0 "$cases/LV019-pass-amd-11.5.xml" > "$tmp/lv.txt"; rc=$?
+check "lint --libvirt-version 9.0: amd is an error (exit 1)" [ $rc = 1 ]
+check "lint --libvirt-version 9.0: amd names the version needed" grep -q "LV019 \[libvirt\]: iommu model 'amd' needs libvirt >= 11.5; libvirt 9.0: Invalid value" "$tmp/lv.txt"
+"$IOMMUCTL" domain lint --libvirt-version 11.5 "$cases/LV019-pass-amd-11.5.xml" > "$tmp/lv.txt"; rc=$?
+check "lint --libvirt-version 11.5: amd passes" [ $rc = 0 ]
+"$IOMMUCTL" domain lint --libvirt-version 9.0 "$cases/LV022-fail.xml" > "$tmp/lv.txt"; rc=$?
+check "lint --libvirt-version 9.0: pciBus is not accepted silently" grep -q "LV022 \[libvirt-schema\]: <driver pciBus=''/> (one SMMUv3 per PCI host bridge) needs libvirt >= 11.10" "$tmp/lv.txt"
+"$IOMMUCTL" domain lint --libvirt-version 11.10 --json "$cases/LV022-pass.xml" > "$tmp/lv.json"; rc=$?
+check "lint --libvirt-version 11.10: pciBus passes, JSON names the version" sh -c "[ $rc = 0 ] && grep -q '\"libvirt_version\" : \"11.10.0\"' '$tmp/lv.json'"
+"$IOMMUCTL" domain lint --libvirt-version eleven "$cases/LV022-pass.xml" >/dev/null 2>&1; rc=$?
+check "lint --libvirt-version with a bad version exits 2" [ $rc = 2 ]
+
 echo "1..$n"
 [ $fails = 0 ]

@@ -25,14 +25,15 @@ sed "s/type='qemu'/type='kvm'/" "$here/lint-cases/LV013-fail.xml" > "$tmp/src-25
 "$IOMMUCTL" domain viommu --model intel "$tmp/src-256.xml" > "$tmp/edit-viommu-256.xml" 2>/dev/null
 
 n=0; fails=0; agree=0
-for f in "$here"/lint-cases/LV*.xml "$here"/lint-cases/QM*.xml "$here"/lint-cases/IC00[12]-*.xml \
+for f in "$here"/lint-cases/LV*.xml "$here"/lint-cases/QM*.xml "$here"/lint-cases/IC00[125]-*.xml \
          "$here/corpus/x86-q35-gpu.xml" "$here/corpus/aarch64-virt.xml" "$here/corpus/big-200-devices.xml" "$tmp"/edit-*.xml; do
   base=$(basename "$f")
   "$oracle" argv "$f" >/dev/null 2>"$tmp/err"; lv=$?
   if [ $lv -gt 1 ]; then
     n=$((n+1)); fails=$((fails+1)); echo "not ok $n - $base: the libvirt oracle failed to run (exit $lv): $(tail -1 "$tmp/err")"; continue
   fi
-  "$IOMMUCTL" domain lint --host-aw-bits 39 --json "$f" > "$tmp/lint.json"
+  # the oracle is libvirt 9.0: lint by its rules whatever libvirt is installed
+  "$IOMMUCTL" domain lint --libvirt-version 9.0 --host-aw-bits 39 --json "$f" > "$tmp/lint.json"
   verdicts=$(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))["files"][0]["findings"]
