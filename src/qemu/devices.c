@@ -26,6 +26,11 @@ qb_collect(QemuBuild *b)
   }
   for (guint i = 0; i < def->devices->len; i++) {
     const IcDomainDevice *d = def->devices->pdata[i];
+    /* s390x zPCI identities need zpci devices the builtin command line
+     * does not make: refused rather than dropped */
+    if (d->address.type == IC_ADDR_PCI && d->address.zpci != NULL)
+      return qb_fail(b, d->address.zpci, IC_ERROR_UNSUPPORTED, "<zpci/> addresses are not expressed by iommuctl's "
+                     "command line (libvirt generates zpci devices on s390x)");
     if (d->address.type == IC_ADDR_PCI)
       qb_reserve_slot(b, d->address.pci.bus, d->address.pci.slot);
   }

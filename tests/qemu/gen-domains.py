@@ -236,6 +236,10 @@ def main():
         "", "")
     bad("bad-unmodelled-hugepages", intel() + NOBAL, "<hugepages>: memoryBacking option outside what iommuctl models", "", "",
         extra_top="  <memoryBacking>\n    <hugepages/>\n  </memoryBacking>\n")
+    # libvirt >= 11.10 makes one arm-smmuv3 per host bridge; the builtin
+    # command line does not, and says so instead of dropping pciBus
+    bad("bad-smmuv3-pcibus", rp(1, 2) + "    <iommu model='smmuv3'>\n      <driver pciBus='0'/>\n    </iommu>\n" + NOBAL,
+        "libvirt >= 11.10 generates it", "", "", arch="aarch64", machine="virt", features="")
 
 if __name__ == "__main__":
     main()

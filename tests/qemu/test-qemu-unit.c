@@ -155,6 +155,44 @@ test_disk_target_index(void)
   }
 }
 
+/* What the builtin command line cannot express is refused with the reason,
+ * never dropped: <granule> of a virtio-iommu, s390x <zpci> addresses (an
+ * smmuv3 per host bridge: tests/qemu/domains/bad-smmuv3-pcibus.xml). */
+static void
+build_refusal(const char *arch, const char *machine, const char *devices, const char *wanted)
+{
+  g_autofree char *xml = g_strdup_printf(
+      "<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+      "<os><type arch='%s' machine='%s'>hvm</type></os><features><acpi/></features><devices>%s"
+      "</devices></domain>", arch, machine, devices);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IcContext) ctx = ic_context_new();
+  g_autoptr(IcQemuCaps) caps = ic_qemu_caps_for_version(NULL, "10.2", &error);
+  g_assert_no_error(error);
+  IcDomainDoc *doc = ic_domain_doc_parse(xml, strlen(xml), "refuse.xml", &error);
+  g_assert_no_error(error);
+  IcQemuBuildOptions bo = {.caps = caps, .binary = g_str_equal(arch, "aarch64") ? "qemu-system-aarch64"
+                                                                                 : "qemu-system-x86_64"};
+  IcQemuBuild *b = ic_qemu_build(ctx, doc, &bo, &error);
+  g_assert_null(b);
+  g_assert_nonnull(error);
+  if (strstr(error->message, wanted) == NULL)
+    g_error("wanted \"%s\", got \"%s\"", wanted, error->message);
+  g_assert_null(strstr(error->message, "this is QEMU"));
+  ic_domain_doc_free(doc);
+}
+
+static void
+test_refused_not_dropped(void)
+{
+  build_refusal("x86_64", "q35", "<iommu model='virtio'><driver><granule mode='4k'/></driver></iommu>",
+                "<granule/> of the virtio-iommu is not expressed");
+  build_refusal("x86_64", "q35",
+                "<interface type='user'><model type='virtio'/><address type='pci' domain='0x0000' bus='0x00' "
+                "slot='0x03' function='0x0'><zpci uid='0x0001' fid='0x00000000'/></address></interface>",
+                "<zpci/> addresses are not expressed");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -165,5 +203,6 @@ main(int argc, char **argv)
   g_test_add_func("/qemu/caps/for-version", test_caps_for_version);
   g_test_add_func("/qemu/caps/roundtrip", test_caps_roundtrip);
   g_test_add_func("/qemu/build/disk-target-index", test_disk_target_index);
+  g_test_add_func("/qemu/build/refused-not-dropped", test_refused_not_dropped);
   return g_test_run();
 }
