@@ -11,6 +11,7 @@
 #include <iommuctl/context.h>
 #include <iommuctl/host.h>
 #include <iommuctl/policy.h>
+#include <iommuctl/assign.h>
 
 G_BEGIN_DECLS
 
@@ -151,9 +152,10 @@ GHashTable *ic_placement_parse_candidates(JsonNode *root, const char *what, GErr
 /* ---- Nova [pci] ------------------------------------------------------------ */
 
 typedef struct {
-  GPtrArray *device_spec;   /* char*: one JSON object text per endpoint */
-  GPtrArray *alias;         /* char*: one JSON object text per alias */
+  GPtrArray *device_spec;   /* JsonNode* (objects): one per endpoint, by address */
+  GPtrArray *alias;         /* JsonNode* (objects): one per vendor:product */
   GPtrArray *refused;       /* IcFleetRefusal* */
+  guint groups;             /* groups emitted */
 } IcNovaPciConfig;
 
 void ic_nova_pci_config_free(IcNovaPciConfig *c);
@@ -170,17 +172,23 @@ char *ic_nova_pci_config_to_json(const IcNovaPciConfig *c);
 /* ---- exports ---------------------------------------------------------------- */
 
 /* NFD local feature file (features.d): one "name=value" per line, names under
- * prefix "iommuctl.io/"; IC_ERROR_FAILED if over NFD's 65,536-byte limit. */
+ * NFD's own "feature.node.kubernetes.io/" prefix (never denied by
+ * nfd-master); IC_ERROR_FAILED if over NFD's 65,536-byte limit. */
 char *ic_export_nfd(IcInventory *inv, const IcPolicyHost *host, GError **error);
 #define IC_NFD_MAX_FILE_SIZE 65536
 /* Kubernetes label-name and label-value rules NFD applies (exported for tests). */
 gboolean ic_nfd_valid_label_name(const char *key);
 gboolean ic_nfd_valid_label_value(const char *value);
-/* KubeVirt permittedHostDevices.pciHostDevices (YAML, or JSON when json). */
+/* KubeVirt permittedHostDevices.pciHostDevices (YAML, or an iommuctl.kubevirt
+ * JSON document when json): one selector per vendor:device whose every
+ * device on this host is the only function of an offered group. */
 char *ic_export_kubevirt(IcInventory *inv, gboolean json);
-/* Proxmox /etc/pve/mapping/pci.cfg sections for node. */
-char *ic_export_proxmox(IcInventory *inv, const char *node);
-/* node_exporter textfile metrics. */
-char *ic_export_prometheus(IcContext *ctx, IcInventory *inv);
+/* Proxmox /etc/pve/mapping/pci.cfg sections for node: one per offered group
+ * whose functions are those of one slot (a whole multifunction device);
+ * other groups become comments saying why. */
+char *ic_export_proxmox(IcInventory *inv, const char *node, GError **error);
+/* node_exporter textfile metrics (text format 0.0.4, no timestamps).
+ * status may be NULL (journal unreadable: iommuctl_journal_readable 0). */
+char *ic_export_prometheus(IcInventory *inv, const IcAssignStatus *status);
 
 G_END_DECLS

@@ -423,10 +423,194 @@ ic_cmd_placement_sync(IcCli *cli, int argc, char **argv)
 {
   return cmd_placement_sync(cli, argc, argv);
 }
-/* STUBS-BEGIN */
-int ic_cmd_nova_pci_config(IcCli *cli, int argc, char **argv) { (void) argc; (void) argv; return ic_cli_usage_error(cli, "not yet"); }
-int ic_cmd_export_nfd(IcCli *cli, int argc, char **argv) { (void) argc; (void) argv; return ic_cli_usage_error(cli, "not yet"); }
-int ic_cmd_export_kubevirt(IcCli *cli, int argc, char **argv) { (void) argc; (void) argv; return ic_cli_usage_error(cli, "not yet"); }
-int ic_cmd_export_proxmox(IcCli *cli, int argc, char **argv) { (void) argc; (void) argv; return ic_cli_usage_error(cli, "not yet"); }
-int ic_cmd_export_prometheus(IcCli *cli, int argc, char **argv) { (void) argc; (void) argv; return ic_cli_usage_error(cli, "not yet"); }
-/* STUBS-END */
+/* ---- nova pci-config -------------------------------------------------------------------- */
+
+static IcInventory *
+load_inventory(IcCli *cli, int *status)
+{
+  g_autoptr(GError) error = NULL;
+  IcInventory *inv = ic_inventory_get(cli->ctx, IC_INVENTORY_DEFAULT, &error);
+  if (inv == NULL)
+    *status = ic_cli_fail(cli, g_steal_pointer(&error));
+  return inv;
+}
+
+int
+ic_cmd_nova_pci_config(IcCli *cli, int argc, char **argv)
+{
+  g_autofree char *alias = NULL;
+  GOptionEntry entries[] = {
+    {"alias", 0, 0, G_OPTION_ARG_STRING, &alias,
+     "Name every alias NAME (default pci_<vendor>_<product>); the flavor asks pci_passthrough:alias=NAME:1", "NAME"},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "[ADDR...]", "Nova's [pci] device_spec and alias for whole assignable groups",
+                    entries, &status))
+    return status;
+  if (alias != NULL) {
+    /* the flavor's pci_passthrough:alias=NAME:COUNT syntax must be able to name it */
+    gboolean ok = alias[0] != '\0' && strlen(alias) <= 256;
+    for (const char *c = alias; *c && ok; c++)
+      ok = g_ascii_isalnum(*c) || strchr("_-.", *c) != NULL;
+    if (!ok)
+      return ic_cli_usage_error(cli, "--alias '%s': use 1-256 letters, digits, '_', '-' or '.' "
+                                "(a flavor names it in pci_passthrough:alias=NAME:COUNT)", alias);
+  }
+  IcInventory *inv = load_inventory(cli, &status);
+  if (inv == NULL)
+    return status;
+  g_autoptr(GPtrArray) addrs = g_ptr_array_new();
+  for (int i = 1; i < argc; i++)
+    g_ptr_array_add(addrs, argv[i]);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IcNovaPciConfig) c = ic_nova_pci_config(inv, addrs, alias, &error);
+  if (c == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&error));
+  g_autofree char *out = cli->json ? ic_nova_pci_config_to_json(c) : ic_nova_pci_config_to_ini(c);
+  fputs(out, stdout);
+  if (cli->json)
+    fputc('\n', stdout);
+  for (guint i = 0; i < c->refused->len && addrs->len > 0; i++)
+    fprintf(stderr, "iommuctl nova pci-config: refused: %s\n", ((IcFleetRefusal *) g_ptr_array_index(c->refused, i))->reason);
+  /* negative when a group asked for is refused, or nothing can be offered */
+  return (addrs->len > 0 && c->refused->len > 0) || c->device_spec->len == 0 ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
+}
+
+/* ---- export ---------------------------------------------------------------------------------- */
+
+static int
+write_or_print(IcCli *cli, const char *path, const char *text)
+{
+  if (path == NULL) {
+    fputs(text, stdout);
+    return IC_EXIT_OK;
+  }
+  g_autoptr(GError) error = NULL;
+  /* temp file ".NAME.XXXXXX" beside it, then rename: nfd-worker ignores
+   * dot files and node_exporter reads only *.prom, so neither sees half a file */
+  if (!ic_write_file_atomic(path, text, strlen(text), &error))
+    return ic_cli_fail(cli, g_steal_pointer(&error));
+  return IC_EXIT_OK;
+}
+
+int
+ic_cmd_export_nfd(IcCli *cli, int argc, char **argv)
+{
+  g_autofree char *output = NULL;
+  ProbeOpts po = {0};
+  GOptionEntry entries[] = {
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+     "Write atomically to FILE, e.g. /etc/kubernetes/node-feature-discovery/features.d/iommuctl", "FILE"},
+    PROBE_ENTRIES(po),
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "", "Node Feature Discovery local feature file (features.d)", entries, &status)) {
+    probe_opts_clear(&po);
+    return status;
+  }
+  if (argc > 1) {
+    probe_opts_clear(&po);
+    return ic_cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+  }
+  if (output != NULL) {
+    g_autofree char *base = g_path_get_basename(output);
+    if (base[0] == '.') {
+      probe_opts_clear(&po);
+      return ic_cli_usage_error(cli, "--output %s: nfd-worker ignores files whose name starts with '.'", output);
+    }
+  }
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IcPolicyHost) host = probe_host(cli, &po, &error);
+  probe_opts_clear(&po);
+  if (host == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&error));
+  IcInventory *inv = load_inventory(cli, &status);
+  if (inv == NULL)
+    return status;
+  g_autofree char *text = ic_export_nfd(inv, host, &error);
+  if (text == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&error));
+  return write_or_print(cli, output, text);
+}
+
+int
+ic_cmd_export_kubevirt(IcCli *cli, int argc, char **argv)
+{
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "", "KubeVirt permittedHostDevices.pciHostDevices for the assignable devices",
+                    NULL, &status))
+    return status;
+  if (argc > 1)
+    return ic_cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+  IcInventory *inv = load_inventory(cli, &status);
+  if (inv == NULL)
+    return status;
+  g_autofree char *text = ic_export_kubevirt(inv, cli->json);
+  fputs(text, stdout);
+  if (cli->json)
+    fputc('\n', stdout);
+  return IC_EXIT_OK;
+}
+
+int
+ic_cmd_export_proxmox(IcCli *cli, int argc, char **argv)
+{
+  g_autofree char *node = NULL;
+  GOptionEntry entries[] = {
+    {"node", 0, 0, G_OPTION_ARG_STRING, &node, "Proxmox node name (default: the short hostname)", "NAME"},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "", "Proxmox /etc/pve/mapping/pci.cfg entries, a whole group together",
+                    entries, &status))
+    return status;
+  if (argc > 1)
+    return ic_cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+  if (node == NULL) {
+    /* PVE::INotify::nodename() is the short hostname */
+    node = g_strdup(g_get_host_name());
+    char *dot = strchr(node, '.');
+    if (dot != NULL)
+      *dot = '\0';
+  }
+  IcInventory *inv = load_inventory(cli, &status);
+  if (inv == NULL)
+    return status;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = ic_export_proxmox(inv, node, &error);
+  if (text == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&error));
+  fputs(text, stdout);
+  return IC_EXIT_OK;
+}
+
+int
+ic_cmd_export_prometheus(IcCli *cli, int argc, char **argv)
+{
+  g_autofree char *dir = NULL;
+  GOptionEntry entries[] = {
+    {"textfile", 0, 0, G_OPTION_ARG_FILENAME, &dir,
+     "Write DIR/iommuctl.prom atomically (node_exporter --collector.textfile.directory, "
+     "Debian: /var/lib/prometheus/node-exporter)", "DIR"},
+    {NULL},
+  };
+  int status;
+  if (!ic_cli_parse(cli, &argc, &argv, "", "metrics for node_exporter's textfile collector", entries, &status))
+    return status;
+  if (argc > 1)
+    return ic_cli_usage_error(cli, "unexpected argument '%s'", argv[1]);
+  if (dir != NULL && !g_file_test(dir, G_FILE_TEST_IS_DIR))
+    return ic_cli_usage_error(cli, "--textfile %s: not a directory", dir);
+  IcInventory *inv = load_inventory(cli, &status);
+  if (inv == NULL)
+    return status;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(IcAssignStatus) st = ic_assign_status_new(cli->ctx, &error);
+  if (st == NULL)
+    g_debug("no journal: %s", error->message);
+  g_autofree char *text = ic_export_prometheus(inv, st);
+  g_autofree char *path = dir ? g_build_filename(dir, "iommuctl.prom", NULL) : NULL;
+  return write_or_print(cli, path, text);
+}
