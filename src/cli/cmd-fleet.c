@@ -407,13 +407,18 @@ ic_cmd_fleet_place(IcCli *cli, int argc, char **argv)
     if (strcmp(argv[i], "--placement") == 0 || g_str_has_prefix(argv[i], "--placement="))
       return cmd_place_placement(cli, argc, argv);
   }
-  int status = ic_cmd_place(cli, argc, argv);
   for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-      printf("The --hosts mode is an offline what-if over `traits --json` files. To ask the real\n"
-             "scheduler, use: iommuctl place --placement URL [--token T] --request TERM... [--json]\n"
-             "(iommuctl place --placement URL --help lists its options).\n");
-  return status;
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      /* GOption prints the option list and exits: say the two modes first */
+      printf("place has two modes:\n"
+             "  iommuctl place --placement URL [--token T] --request TERM... [--json]   ask the real Placement\n"
+             "  iommuctl place --hosts FILE|DIR --request TERM... [--json]             offline what-if over\n"
+             "      `traits --json` files (no scheduler involved; for planning and tests)\n"
+             "'iommuctl place --placement URL --help' lists the options of the first.\n\n");
+      fflush(stdout);
+      break;
+    }
+  return ic_cmd_place(cli, argc, argv);
 }
 
 /* ---- the verb groups -------------------------------------------------------------------- */
