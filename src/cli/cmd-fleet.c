@@ -382,7 +382,8 @@ cmd_place_placement(IcCli *cli, int argc, char **argv)
     g_clear_pointer(&q.any_of, g_ptr_array_unref);
     return ic_cli_fail(cli, g_steal_pointer(&error));
   }
-  g_autoptr(GPtrArray) any_of = q.any_of;
+  g_autoptr(GPtrArray) any_of = q.any_of; /* frees the in: groups on every return */
+  (void) any_of;
   g_autoptr(IcPlacement) p = ic_placement_new(url, placement_token(token), &error);
   if (p == NULL)
     return ic_cli_fail(cli, g_steal_pointer(&error));

@@ -64,6 +64,13 @@ class Placement:
                 time.sleep(0.1)
         raise Missing("placement-api did not answer within 60 s")
 
+    def halt(self):
+        """Stop the server and keep its database (start() serves it again)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
     def stop(self):
         if self.proc is not None:
             self.proc.terminate()

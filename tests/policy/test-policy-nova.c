@@ -724,6 +724,7 @@ test_mem_page_size_rule(void)
   g_autoptr(GError) e3 = NULL;
   g_autoptr(IcPolicyDecision) d3 = resolve(h, &e3, "f:hw:mem_page_size=large", "i:hw_mem_page_size=2MB", NULL);
   g_assert_no_error(e3);
+  g_assert_cmpint(d3->locked, ==, IC_POLICY_UNSET);
 }
 
 static void
