@@ -98,6 +98,7 @@ ic_placement_http(IcPlacement *p, const char *method, const char *path, JsonNode
   else
     p->writes++;
   g_autoptr(GError) local = NULL;
+  gint64 t0 = g_get_monotonic_time();
   g_autoptr(GInputStream) in = soup_session_send(p->session, msg, NULL, &local);
   if (in == NULL) {
     g_set_error(error, IC_ERROR, IC_ERROR_IO, "%s: %s", url, local->message);
@@ -109,6 +110,8 @@ ic_placement_http(IcPlacement *p, const char *method, const char *path, JsonNode
   g_input_stream_close(in, NULL, NULL);
   reply->status = soup_message_get_status(msg);
   reply->len = data->len;
+  g_debug("%s: HTTP %u, %u bytes in %.1f ms", what, reply->status, data->len,
+          (double) (g_get_monotonic_time() - t0) / 1000.0);
   g_byte_array_append(data, (const guint8 *) "", 1);
   reply->data = (char *) g_byte_array_free(g_steal_pointer(&data), FALSE);
   return TRUE;

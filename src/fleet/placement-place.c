@@ -109,22 +109,50 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
     for (char **t = g_ptr_array_index(q->any_of, i); *t; t++)
       add_unique(named, *t);
 
-  /* Placement answers 400 to a query naming a trait it does not know */
-  g_autoptr(GHashTable) known = ic_placement_known_traits(p, named, error);
-  if (known == NULL)
-    return NULL;
+  /* Placement answers 400 to a query naming a trait it does not know; ask
+   * which ones it knows only then, so the usual answer costs one request less */
+  g_autoptr(GHashTable) known = g_hash_table_new(g_str_hash, g_str_equal);
   for (guint i = 0; i < named->len; i++)
-    if (!g_hash_table_contains(known, g_ptr_array_index(named, i)))
-      g_ptr_array_add(a->unknown_traits, g_strdup(g_ptr_array_index(named, i)));
-
+    g_hash_table_add(known, g_ptr_array_index(named, i));
   g_autoptr(GString) path = g_string_new(NULL);
   g_autoptr(GHashTable) candidates = NULL;
-  if (build_query(q, known, path)) {
-    g_autoptr(JsonNode) root = ic_placement_get_json(p, path->str, error);
+  g_autoptr(GHashTable) checked = NULL;
+  for (int attempt = 0; attempt < 2 && candidates == NULL; attempt++) {
+    g_string_truncate(path, 0);
+    if (!build_query(q, known, path)) {
+      candidates = g_hash_table_new(g_str_hash, g_str_equal);
+      break;
+    }
+    g_auto(PlacementReply) r = {0};
+    if (!ic_placement_http(p, "GET", path->str, NULL, &r, error))
+      return NULL;
+    g_autofree char *code = NULL;
+    g_autofree char *detail = r.status == 400 ? ic_placement_error_detail(r.data, r.len, &code) : NULL;
+    if (r.status == 400 && attempt == 0 && strstr(detail, "No such trait") != NULL) {
+      checked = ic_placement_known_traits(p, named, error);
+      if (checked == NULL)
+        return NULL;
+      g_hash_table_remove_all(known);
+      for (guint i = 0; i < named->len; i++) {
+        const char *t = g_ptr_array_index(named, i);
+        if (g_hash_table_contains(checked, t))
+          g_hash_table_add(known, (gpointer) t);
+        else
+          g_ptr_array_add(a->unknown_traits, g_strdup(t));
+      }
+      continue;
+    }
+    if (r.status != 200) {
+      ic_placement_fail("GET", path->str, &r, error);
+      return NULL;
+    }
+    g_autoptr(JsonNode) root = ic_placement_parse_object(r.data, r.len, path->str, error);
     if (root == NULL || (candidates = ic_placement_parse_candidates(root, path->str, error)) == NULL)
       return NULL;
-  } else {
-    candidates = g_hash_table_new(g_str_hash, g_str_equal);
+  }
+  if (candidates == NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "GET %s: Placement refused the query again", path->str);
+    return NULL;
   }
 
   g_autoptr(JsonNode) all_root = ic_placement_get_json(p, "/resource_providers", error);

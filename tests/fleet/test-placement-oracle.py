@@ -10,6 +10,7 @@ IOMMUCTL_ALLOW_SKIP=1 (then exit 77 = skipped)."""
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -184,10 +185,12 @@ def scenarios(pl):
     check(rej["node-b"]["lacks"] == ["COMPUTE_VIOMMU_MODEL_INTEL"], "node-b lacks INTEL")
     check(rej["node-d"]["has_forbidden"] == ["CUSTOM_IOMMUFD"], "node-d has forbidden CUSTOM_IOMMUFD")
     check(rej["node-e"]["capacity"] and not rej["node-e"]["lacks"], "node-e has the traits but no VCPU")
-    check(doc["requests"] == 5, "explained from 5 requests: trait check, candidates, providers, 2 trait listings (%d)"
+    check(doc["requests"] == 4, "explained from 4 requests: candidates, providers, 2 trait listings (%d)"
           % doc["requests"])
     rc, out, err = run("place", "--placement", url, "--token", "admin",
                        "-r", "in:COMPUTE_VIOMMU_MODEL_INTEL,COMPUTE_VIOMMU_MODEL_SMMUV3", "-r", "trait:CUSTOM_UNKNOWN_X")
+    check(rc == 1 and re.search(r"\((\d+) requests to Placement\)", out).group(1) == "5",
+          "an unknown trait costs the refused query and one trait check (no second query: it cannot match): %s" % out.splitlines()[:3])
     check(rc == 1 and "Placement knows no trait CUSTOM_UNKNOWN_X" in out and "node-c: lacks CUSTOM_UNKNOWN_X; has none of "
           "COMPUTE_VIOMMU_MODEL_INTEL|COMPUTE_VIOMMU_MODEL_SMMUV3" in out, "unknown trait and in: group explained")
     rc, out, err = run("place", "--placement", url, "--token", "admin", "-r", "in:bad-name")
