@@ -171,6 +171,16 @@ def scenarios(pl):
     rc, out, err = run("placement", "sync", "--url", "ftp://x", *HOST)
     check(rc == 2, "a non-http URL is invalid input")
 
+    # 7b. --provider UUID --create: the provider gets that UUID and the host's name
+    want_uuid = "5b0e6c1e-2a8f-4c43-9b7e-0f3c2d4e5a61"
+    rc, out, err = run("placement", "sync", "--url", url, "--token", "admin", "--host-name", "node-u",
+                       "--provider", want_uuid, "--create", "--no-groups", "--json", *HOST)
+    rp_u = pl.provider("node-u")
+    check(rc == 0 and rp_u is not None and rp_u["uuid"] == want_uuid, "--provider UUID --create makes that provider")
+    rc, out, err = run("placement", "sync", "--url", url, "--token", "admin", "--provider", want_uuid,
+                       "--no-groups", "--json", *HOST)
+    check(rc == 0 and not json.loads(out)["changed"], "... and finds it again by UUID")
+
     # 8. place --placement: candidates and why the others are not
     pl.add_provider("node-b", ["COMPUTE_VIOMMU_MODEL_SMMUV3", "COMPUTE_VIOMMU_MODEL_VIRTIO"])
     pl.add_provider("node-c", [])
