@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* place --placement: ask Placement for allocation candidates, then say for
  * every root provider that is not one which trait it lacks (Placement does
- * not say why).  The explanation costs one provider listing per trait named
- * in the request, plus one listing of all providers: never one request per
- * provider, so it scales with the request, not with the fleet. */
+ * not say why).  The explanation costs one provider listing per term of the
+ * request -- the providers that fail it: `required=!T` for a required
+ * trait, `required=F` for a forbidden one, `required=!A,!B` for an in:
+ * group -- plus one listing of the providers that pass every term: never one
+ * request per provider, and only the providers the answer names. */
 #include "placement-private.h"
 
 static void
@@ -37,29 +39,101 @@ add_unique(GPtrArray *a, const char *s)
   g_ptr_array_add(a, (gpointer) s);
 }
 
-/* Root provider UUIDs that have trait t: one GET /resource_providers?required=t. */
-static GHashTable *
-providers_with(IcPlacement *p, const char *t, GError **error)
+/* The root providers of one listing (children are explained by their root). */
+static GPtrArray *
+list_roots(IcPlacement *p, const char *path, GError **error)
 {
-  g_autofree char *path = g_strdup_printf("/resource_providers?required=%s", t);
   g_autoptr(JsonNode) root = ic_placement_get_json(p, path, error);
   if (root == NULL)
     return NULL;
   g_autoptr(GPtrArray) list = ic_placement_parse_providers(root, path, error);
   if (list == NULL)
     return NULL;
-  GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  for (guint i = 0; i < list->len; i++)
-    g_hash_table_add(set, g_strdup(((IcPlacementProvider *) g_ptr_array_index(list, i))->uuid));
-  return set;
+  GPtrArray *roots = g_ptr_array_new_with_free_func((GDestroyNotify) ic_placement_provider_free);
+  for (guint i = 0; i < list->len; i++) {
+    IcPlacementProvider *rp = g_ptr_array_index(list, i);
+    if (rp->root_uuid == NULL || strcmp(rp->root_uuid, rp->uuid) == 0)
+      g_ptr_array_add(roots, g_ptr_array_steal_index_fast(list, i--));
+  }
+  return roots;
+}
+
+typedef struct {
+  GHashTable *by_uuid;   /* uuid -> IcPlacementVerdict* (owned by answer) */
+  IcPlacementAnswer *a;
+} Verdicts;
+
+static IcPlacementVerdict *
+verdict_for(Verdicts *vs, const IcPlacementProvider *rp)
+{
+  IcPlacementVerdict *v = g_hash_table_lookup(vs->by_uuid, rp->uuid);
+  if (v != NULL)
+    return v;
+  v = g_new0(IcPlacementVerdict, 1);
+  v->uuid = g_strdup(rp->uuid);
+  v->name = g_strdup(rp->name);
+  v->lacks = g_ptr_array_new_with_free_func(g_free);
+  v->has_forbidden = g_ptr_array_new_with_free_func(g_free);
+  v->lacks_any_of = g_ptr_array_new_with_free_func(g_free);
+  g_ptr_array_add(vs->a->providers, v);
+  g_hash_table_insert(vs->by_uuid, v->uuid, v);
+  return v;
+}
+
+/* Every root provider of path gets reason added to the array at offset field. */
+static gboolean
+mark_listing(IcPlacement *p, Verdicts *vs, const char *path, gsize field, const char *reason, GError **error)
+{
+  g_autoptr(GPtrArray) roots = list_roots(p, path, error);
+  if (roots == NULL)
+    return FALSE;
+  for (guint i = 0; i < roots->len; i++) {
+    IcPlacementVerdict *v = verdict_for(vs, g_ptr_array_index(roots, i));
+    g_ptr_array_add(G_STRUCT_MEMBER(GPtrArray *, v, field), g_strdup(reason));
+  }
+  return TRUE;
+}
+
+/* A candidate that allocates from a child provider counts for its root:
+ * provider_summaries names each one's root_provider_uuid. */
+static gboolean
+candidates_to_roots(JsonNode *root, GHashTable *candidates, const char *what, GError **error)
+{
+  JsonObject *summaries = NULL;
+  if (!ic_json_get_object(json_node_get_object(root), "provider_summaries", what, &summaries, error))
+    return FALSE;
+  if (summaries == NULL)
+    return TRUE;
+  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func(g_free);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, candidates);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    JsonObject *summary = NULL;
+    const char *r = NULL;
+    if (!ic_json_get_object(summaries, key, what, &summary, error) ||
+        (summary != NULL && !ic_json_get_string(summary, "root_provider_uuid", what, &r, error)))
+      return FALSE;
+    if (r != NULL && strcmp(r, key) != 0)
+      g_ptr_array_add(roots, g_strdup(r));
+  }
+  for (guint i = 0; i < roots->len; i++)
+    g_hash_table_add(candidates, g_strdup(g_ptr_array_index(roots, i)));
+  return TRUE;
+}
+
+static int
+compare_verdicts(gconstpointer a, gconstpointer b)
+{
+  const IcPlacementVerdict *x = *(IcPlacementVerdict *const *) a, *y = *(IcPlacementVerdict *const *) b;
+  return strcmp(x->name, y->name);
 }
 
 /* The query string; FALSE when a required trait (or every trait of an
  * in: group) is unknown to Placement, so nothing can be a candidate. */
 static gboolean
-build_query(const IcPlacementQuery *q, GHashTable *known, GString *path)
+trait_query(const IcPlacementQuery *q, GHashTable *known, GString *path)
 {
-  g_string_append_printf(path, "/allocation_candidates?resources=%s", q->resources ? q->resources : "VCPU:1");
   GString *req = g_string_new(NULL);
   gboolean possible = TRUE;
   for (guint i = 0; q->required && i < q->required->len; i++) {
@@ -89,6 +163,13 @@ build_query(const IcPlacementQuery *q, GHashTable *known, GString *path)
     g_string_free(in, TRUE);
   }
   return possible;
+}
+
+static gboolean
+build_query(const IcPlacementQuery *q, GHashTable *known, GString *path)
+{
+  g_string_append_printf(path, "/allocation_candidates?resources=%s", q->resources ? q->resources : "VCPU:1");
+  return trait_query(q, known, path);
 }
 
 IcPlacementAnswer *
@@ -147,7 +228,8 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
       return NULL;
     }
     g_autoptr(JsonNode) root = ic_placement_parse_object(r.data, r.len, path->str, error);
-    if (root == NULL || (candidates = ic_placement_parse_candidates(root, path->str, error)) == NULL)
+    if (root == NULL || (candidates = ic_placement_parse_candidates(root, path->str, error)) == NULL ||
+        !candidates_to_roots(root, candidates, path->str, error))
       return NULL;
   }
   if (candidates == NULL) {
@@ -155,78 +237,73 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
     return NULL;
   }
 
-  g_autoptr(JsonNode) all_root = ic_placement_get_json(p, "/resource_providers", error);
-  g_autoptr(GPtrArray) all = all_root ? ic_placement_parse_providers(all_root, "GET /resource_providers", error) : NULL;
-  if (all == NULL)
-    return NULL;
-  /* a candidate allocating from a child counts for its root */
-  g_autoptr(GHashTable) root_of = g_hash_table_new(g_str_hash, g_str_equal);
-  for (guint i = 0; i < all->len; i++) {
-    IcPlacementProvider *rp = g_ptr_array_index(all, i);
-    g_hash_table_insert(root_of, rp->uuid, rp->root_uuid ? rp->root_uuid : rp->uuid);
-  }
-  g_autoptr(GHashTable) candidate_roots = g_hash_table_new(g_str_hash, g_str_equal);
-  GHashTableIter it;
-  gpointer key;
-  g_hash_table_iter_init(&it, candidates);
-  while (g_hash_table_iter_next(&it, &key, NULL)) {
-    const char *r = g_hash_table_lookup(root_of, key);
-    g_hash_table_add(candidate_roots, (gpointer) (r ? r : key));
-  }
-
-  /* one listing per known trait: who has it */
-  g_autoptr(GHashTable) having = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                                       (GDestroyNotify) g_hash_table_unref);
-  for (guint i = 0; i < named->len; i++) {
-    const char *t = g_ptr_array_index(named, i);
-    if (!g_hash_table_contains(known, t))
-      continue;
-    GHashTable *set = providers_with(p, t, error);
-    if (set == NULL)
+  g_autoptr(GHashTable) by_uuid = g_hash_table_new(g_str_hash, g_str_equal);
+  Verdicts vs = {.by_uuid = by_uuid, .a = a};
+  /* the providers that fail each term, known traits only (an unknown one
+   * is failed by everybody, added at the end) */
+  for (guint i = 0; q->required && i < q->required->len; i++) {
+    const char *t = g_ptr_array_index(q->required, i);
+    g_autofree char *lpath = g_strdup_printf("/resource_providers?required=!%s", t);
+    if (g_hash_table_contains(known, t) &&
+        !mark_listing(p, &vs, lpath, G_STRUCT_OFFSET(IcPlacementVerdict, lacks), t, error))
       return NULL;
-    g_hash_table_insert(having, (gpointer) t, set);
   }
+  for (guint i = 0; q->forbidden && i < q->forbidden->len; i++) {
+    const char *t = g_ptr_array_index(q->forbidden, i);
+    g_autofree char *lpath = g_strdup_printf("/resource_providers?required=%s", t);
+    if (g_hash_table_contains(known, t) &&
+        !mark_listing(p, &vs, lpath, G_STRUCT_OFFSET(IcPlacementVerdict, has_forbidden), t, error))
+      return NULL;
+  }
+  for (guint i = 0; q->any_of && i < q->any_of->len; i++) {
+    char **group = g_ptr_array_index(q->any_of, i);
+    g_autoptr(GString) lpath = g_string_new("/resource_providers?required=");
+    gboolean any_known = FALSE;
+    for (int k = 0; group[k]; k++)
+      if (g_hash_table_contains(known, group[k])) {
+        g_string_append_printf(lpath, "%s!%s", any_known ? "," : "", group[k]);
+        any_known = TRUE;
+      }
+    g_autofree char *joined = g_strjoinv("|", group);
+    if (any_known && !mark_listing(p, &vs, lpath->str, G_STRUCT_OFFSET(IcPlacementVerdict, lacks_any_of), joined, error))
+      return NULL;
+  }
+  /* the providers that pass every term: candidates, or short of resources;
+   * when a term cannot pass at all, nobody does and all providers are listed */
+  g_autoptr(GString) mpath = g_string_new("/resource_providers?");
+  gboolean possible = trait_query(q, known, mpath);
+  if (!possible)
+    g_string_assign(mpath, "/resource_providers");
+  else if (mpath->str[strlen("/resource_providers?")] == '&')
+    g_string_erase(mpath, strlen("/resource_providers?"), 1);
+  else
+    g_string_truncate(mpath, strlen("/resource_providers")); /* no trait terms: everybody */
+  g_autoptr(GPtrArray) passing = list_roots(p, mpath->str, error);
+  if (passing == NULL)
+    return NULL;
+  for (guint i = 0; i < passing->len; i++)
+    verdict_for(&vs, g_ptr_array_index(passing, i));
 
-  for (guint i = 0; i < all->len; i++) {
-    IcPlacementProvider *rp = g_ptr_array_index(all, i);
-    if (rp->root_uuid != NULL && strcmp(rp->root_uuid, rp->uuid) != 0)
-      continue; /* children are explained through their root */
-    IcPlacementVerdict *v = g_new0(IcPlacementVerdict, 1);
-    v->uuid = g_strdup(rp->uuid);
-    v->name = g_strdup(rp->name);
-    v->lacks = g_ptr_array_new_with_free_func(g_free);
-    v->has_forbidden = g_ptr_array_new_with_free_func(g_free);
-    v->lacks_any_of = g_ptr_array_new_with_free_func(g_free);
-    v->candidate = g_hash_table_contains(candidate_roots, rp->uuid);
-    g_ptr_array_add(a->providers, v);
-    if (v->candidate) {
-      a->candidates++;
-      continue;
-    }
-    for (guint k = 0; q->required && k < q->required->len; k++) {
-      const char *t = g_ptr_array_index(q->required, k);
-      GHashTable *set = g_hash_table_lookup(having, t);
-      if (set == NULL || !g_hash_table_contains(set, rp->uuid))
-        g_ptr_array_add(v->lacks, g_strdup(t));
-    }
-    for (guint k = 0; q->forbidden && k < q->forbidden->len; k++) {
-      const char *t = g_ptr_array_index(q->forbidden, k);
-      GHashTable *set = g_hash_table_lookup(having, t);
-      if (set != NULL && g_hash_table_contains(set, rp->uuid))
-        g_ptr_array_add(v->has_forbidden, g_strdup(t));
-    }
+  /* unknown traits: failed by everybody */
+  for (guint i = 0; i < a->providers->len; i++) {
+    IcPlacementVerdict *v = g_ptr_array_index(a->providers, i);
+    for (guint k = 0; q->required && k < q->required->len; k++)
+      if (!g_hash_table_contains(known, g_ptr_array_index(q->required, k)))
+        g_ptr_array_add(v->lacks, g_strdup(g_ptr_array_index(q->required, k)));
     for (guint k = 0; q->any_of && k < q->any_of->len; k++) {
       char **group = g_ptr_array_index(q->any_of, k);
-      gboolean any = FALSE;
-      for (int j = 0; group[j] && !any; j++) {
-        GHashTable *set = g_hash_table_lookup(having, group[j]);
-        any = set != NULL && g_hash_table_contains(set, rp->uuid);
-      }
-      if (!any)
+      gboolean any_known = FALSE;
+      for (int j = 0; group[j]; j++)
+        any_known |= g_hash_table_contains(known, group[j]);
+      if (!any_known)
         g_ptr_array_add(v->lacks_any_of, g_strjoinv("|", group));
     }
-    v->capacity = v->lacks->len == 0 && v->has_forbidden->len == 0 && v->lacks_any_of->len == 0;
+    v->candidate = g_hash_table_contains(candidates, v->uuid);
+    if (v->candidate)
+      a->candidates++;
+    v->capacity = !v->candidate && v->lacks->len == 0 && v->has_forbidden->len == 0 && v->lacks_any_of->len == 0;
   }
+  g_ptr_array_sort(a->providers, compare_verdicts);
   a->requests = ic_placement_reads(p) + ic_placement_writes(p) - requests0;
   return g_steal_pointer(&a);
 }

@@ -195,14 +195,20 @@ def scenarios(pl):
     check(rej["node-b"]["lacks"] == ["COMPUTE_VIOMMU_MODEL_INTEL"], "node-b lacks INTEL")
     check(rej["node-d"]["has_forbidden"] == ["CUSTOM_IOMMUFD"], "node-d has forbidden CUSTOM_IOMMUFD")
     check(rej["node-e"]["capacity"] and not rej["node-e"]["lacks"], "node-e has the traits but no VCPU")
-    check(doc["requests"] == 4, "explained from 4 requests: candidates, providers, 2 trait listings (%d)"
+    check(doc["requests"] == 4, "explained from 4 requests: candidates, one listing per term (2), the passing providers (%d)"
           % doc["requests"])
     rc, out, err = run("place", "--placement", url, "--token", "admin",
                        "-r", "in:COMPUTE_VIOMMU_MODEL_INTEL,COMPUTE_VIOMMU_MODEL_SMMUV3", "-r", "trait:CUSTOM_UNKNOWN_X")
-    check(rc == 1 and re.search(r"\((\d+) requests to Placement\)", out).group(1) == "5",
+    check(rc == 1 and re.search(r"\((\d+) requests to Placement\)", out).group(1) == "4",
           "an unknown trait costs the refused query and one trait check (no second query: it cannot match): %s" % out.splitlines()[:3])
     check(rc == 1 and "Placement knows no trait CUSTOM_UNKNOWN_X" in out and "node-c: lacks CUSTOM_UNKNOWN_X; has none of "
           "COMPUTE_VIOMMU_MODEL_INTEL|COMPUTE_VIOMMU_MODEL_SMMUV3" in out, "unknown trait and in: group explained")
+    # resources from a group child: the candidate is its root, node-a
+    rc, out, err = run("place", "--placement", url, "--token", "admin", "--json",
+                       "--resources", "CUSTOM_IOMMU_GROUP_8086_10D3:1", "-r", "!trait:CUSTOM_NOT_THERE")
+    doc = json.loads(out)
+    check(rc == 0 and [c["name"] for c in doc["candidates"]] == ["node-a"] and
+          all(r["capacity"] for r in doc["rejected"]), "a group unit makes its host a candidate: %s" % doc["candidates"])
     rc, out, err = run("place", "--placement", url, "--token", "admin", "-r", "in:bad-name")
     check(rc == 2, "a bad in: term is invalid input")
 
