@@ -49,6 +49,8 @@ LLVMFuzzerTestOneInput(const guint8 *data, size_t size)
     g_autoptr(GHashTable) set = ic_placement_parse_candidates(root, "fuzz", &error);
     if (set == NULL && error == NULL)
       __builtin_trap();
+    if (set != NULL && !ic_placement_candidate_roots(root, set, "fuzz", &error) && error == NULL)
+      __builtin_trap();
   }
   return 0;
 }

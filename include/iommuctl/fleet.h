@@ -148,6 +148,9 @@ GPtrArray *ic_placement_parse_providers(JsonNode *root, const char *what, GError
 GPtrArray *ic_placement_parse_traits(JsonNode *root, const char *what, gint64 *generation, GError **error);
 /* The provider UUIDs named by allocation_requests[].allocations (a set). */
 GHashTable *ic_placement_parse_candidates(JsonNode *root, const char *what, GError **error);
+/* Add to that set the root_provider_uuid provider_summaries gives each of
+ * its members (a candidate allocating from a child counts for its root). */
+gboolean ic_placement_candidate_roots(JsonNode *root, GHashTable *candidates, const char *what, GError **error);
 
 /* ---- Nova [pci] ------------------------------------------------------------ */
 

@@ -94,34 +94,6 @@ mark_listing(IcPlacement *p, Verdicts *vs, const char *path, gsize field, const 
   return TRUE;
 }
 
-/* A candidate that allocates from a child provider counts for its root:
- * provider_summaries names each one's root_provider_uuid. */
-static gboolean
-candidates_to_roots(JsonNode *root, GHashTable *candidates, const char *what, GError **error)
-{
-  JsonObject *summaries = NULL;
-  if (!ic_json_get_object(json_node_get_object(root), "provider_summaries", what, &summaries, error))
-    return FALSE;
-  if (summaries == NULL)
-    return TRUE;
-  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func(g_free);
-  GHashTableIter it;
-  gpointer key;
-  g_hash_table_iter_init(&it, candidates);
-  while (g_hash_table_iter_next(&it, &key, NULL)) {
-    JsonObject *summary = NULL;
-    const char *r = NULL;
-    if (!ic_json_get_object(summaries, key, what, &summary, error) ||
-        (summary != NULL && !ic_json_get_string(summary, "root_provider_uuid", what, &r, error)))
-      return FALSE;
-    if (r != NULL && strcmp(r, key) != 0)
-      g_ptr_array_add(roots, g_strdup(r));
-  }
-  for (guint i = 0; i < roots->len; i++)
-    g_hash_table_add(candidates, g_strdup(g_ptr_array_index(roots, i)));
-  return TRUE;
-}
-
 static int
 compare_verdicts(gconstpointer a, gconstpointer b)
 {
@@ -229,7 +201,7 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
     }
     g_autoptr(JsonNode) root = ic_placement_parse_object(r.data, r.len, path->str, error);
     if (root == NULL || (candidates = ic_placement_parse_candidates(root, path->str, error)) == NULL ||
-        !candidates_to_roots(root, candidates, path->str, error))
+        !ic_placement_candidate_roots(root, candidates, path->str, error))
       return NULL;
   }
   if (candidates == NULL) {

@@ -175,3 +175,31 @@ ic_placement_parse_candidates(JsonNode *root, const char *what, GError **error)
   }
   return g_steal_pointer(&set);
 }
+
+/* A candidate that allocates from a child provider counts for its root:
+ * provider_summaries names each one's root_provider_uuid. */
+gboolean
+ic_placement_candidate_roots(JsonNode *root, GHashTable *candidates, const char *what, GError **error)
+{
+  JsonObject *summaries = NULL;
+  if (!ic_json_get_object(json_node_get_object(root), "provider_summaries", what, &summaries, error))
+    return FALSE;
+  if (summaries == NULL)
+    return TRUE;
+  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func(g_free);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, candidates);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    JsonObject *summary = NULL;
+    const char *r = NULL;
+    if (!ic_json_get_object(summaries, key, what, &summary, error) ||
+        (summary != NULL && !ic_json_get_string(summary, "root_provider_uuid", what, &r, error)))
+      return FALSE;
+    if (r != NULL && strcmp(r, key) != 0)
+      g_ptr_array_add(roots, g_strdup(r));
+  }
+  for (guint i = 0; i < roots->len; i++)
+    g_hash_table_add(candidates, g_strdup(g_ptr_array_index(roots, i)));
+  return TRUE;
+}

@@ -79,6 +79,18 @@ test_candidates(void)
   g_autoptr(GHashTable) set = ic_placement_parse_candidates(n, "ac", &error);
   g_assert_no_error(error);
   g_assert_cmpuint(g_hash_table_size(set), ==, 3);
+  g_autoptr(JsonNode) kids = parse("{\"allocation_requests\":[{\"allocations\":{\"c1\":{}}}],"
+                                   "\"provider_summaries\":{\"c1\":{\"root_provider_uuid\":\"r1\"}}}");
+  g_autoptr(GHashTable) kset = ic_placement_parse_candidates(kids, "ac", &error);
+  g_assert_no_error(error);
+  g_assert_true(ic_placement_candidate_roots(kids, kset, "ac", &error));
+  g_assert_true(g_hash_table_contains(kset, "r1"));
+  g_autoptr(JsonNode) badsum = parse("{\"allocation_requests\":[{\"allocations\":{\"c1\":{}}}],"
+                                     "\"provider_summaries\":{\"c1\":{\"root_provider_uuid\":5}}}");
+  g_autoptr(GHashTable) bset = ic_placement_parse_candidates(badsum, "ac", &error);
+  g_assert_false(ic_placement_candidate_roots(badsum, bset, "ac", &error));
+  g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
+  g_clear_error(&error);
   g_autoptr(JsonNode) bad = parse("{\"allocation_requests\":[{\"allocations\":[]}]}");
   g_assert_null(ic_placement_parse_candidates(bad, "ac", &error));
   g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
