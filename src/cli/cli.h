@@ -70,3 +70,11 @@ int ic_cmd_run(IcCli *cli, int argc, char **argv);
 int ic_cmd_policy_resolve(IcCli *cli, int argc, char **argv);
 int ic_cmd_traits(IcCli *cli, int argc, char **argv);
 int ic_cmd_place(IcCli *cli, int argc, char **argv);
+/* fleet (cmd-fleet.c): placement, nova, export, and place --placement */
+int ic_cmd_fleet_place(IcCli *cli, int argc, char **argv);
+int ic_cmd_placement_sync(IcCli *cli, int argc, char **argv);
+int ic_cmd_nova_pci_config(IcCli *cli, int argc, char **argv);
+int ic_cmd_export_nfd(IcCli *cli, int argc, char **argv);
+int ic_cmd_export_kubevirt(IcCli *cli, int argc, char **argv);
+int ic_cmd_export_proxmox(IcCli *cli, int argc, char **argv);
+int ic_cmd_export_prometheus(IcCli *cli, int argc, char **argv);

@@ -22,8 +22,29 @@ static const IcCommand policy_commands[] = {
   {NULL},
 };
 
+static const IcCommand placement_commands[] = {
+  {"sync", ic_cmd_placement_sync, "publish this host's traits and assignable groups on its resource provider"},
+  {NULL},
+};
+
+static const IcCommand nova_commands[] = {
+  {"pci-config", ic_cmd_nova_pci_config, "[pci] device_spec and alias for whole assignable groups"},
+  {NULL},
+};
+
+static const IcCommand export_commands[] = {
+  {"nfd", ic_cmd_export_nfd, "Node Feature Discovery local feature file (features.d)"},
+  {"kubevirt", ic_cmd_export_kubevirt, "KubeVirt permittedHostDevices.pciHostDevices"},
+  {"proxmox", ic_cmd_export_proxmox, "Proxmox /etc/pve/mapping/pci.cfg entries, a whole group together"},
+  {"prometheus", ic_cmd_export_prometheus, "metrics for node_exporter's textfile collector"},
+  {NULL},
+};
+
 static int cmd_domain(IcCli *cli, int argc, char **argv);
 static int cmd_policy(IcCli *cli, int argc, char **argv);
+static int cmd_placement(IcCli *cli, int argc, char **argv);
+static int cmd_nova(IcCli *cli, int argc, char **argv);
+static int cmd_export(IcCli *cli, int argc, char **argv);
 static int cmd_version(IcCli *cli, int argc, char **argv);
 static int cmd_help(IcCli *cli, int argc, char **argv);
 
@@ -43,11 +64,19 @@ static const IcCommand commands[] = {
   {"diff", ic_cmd_diff, "what changed between two snapshots (or a snapshot and this host)"},
   {"domain", cmd_domain, "domain XML verbs: lint protect viommu hostdev memlock qemu-args bypass"},
   {"run", ic_cmd_run, "lint, detach, launch QEMU for a domain XML, reattach on exit"},
-  {"policy", cmd_policy, "cloud policy verbs: resolve"},
-  {"traits", ic_cmd_traits, "the placement traits this host offers (Nova and CUSTOM_*)"},
-  {"place", ic_cmd_place, "filter a fleet of hosts for a vIOMMU request"},
   {"version", cmd_version, "print the version"},
   {"help", cmd_help, "this list"},
+  {NULL},
+};
+
+/* The fleet group: the host's truth for the schedulers operators run. */
+static const IcCommand fleet_commands[] = {
+  {"policy", cmd_policy, "cloud policy verbs: resolve"},
+  {"traits", ic_cmd_traits, "the placement traits this host offers (Nova and CUSTOM_*)"},
+  {"place", ic_cmd_fleet_place, "ask Placement (--placement) or filter fleet files for a vIOMMU request"},
+  {"placement", cmd_placement, "OpenStack Placement verbs: sync"},
+  {"nova", cmd_nova, "Nova verbs: pci-config"},
+  {"export", cmd_export, "export verbs: nfd kubevirt proxmox prometheus"},
   {NULL},
 };
 
@@ -67,6 +96,8 @@ print_usage(FILE *out)
           "libvirt domain XML, QEMU command lines and Nova policy.\n\n"
           "Commands:\n");
   print_command_list(out, "", commands);
+  fprintf(out, "\nFleet commands (feed the schedulers: Placement, Nova, Kubernetes, Proxmox, Prometheus):\n");
+  print_command_list(out, "", fleet_commands);
   fprintf(out, "\nDomain verbs (iommuctl domain VERB):\n");
   print_command_list(out, "", domain_commands);
   fprintf(out,
@@ -159,6 +190,24 @@ cmd_policy(IcCli *cli, int argc, char **argv)
 }
 
 static int
+cmd_placement(IcCli *cli, int argc, char **argv)
+{
+  return dispatch_sub(cli, argc, argv, placement_commands, "placement");
+}
+
+static int
+cmd_nova(IcCli *cli, int argc, char **argv)
+{
+  return dispatch_sub(cli, argc, argv, nova_commands, "nova");
+}
+
+static int
+cmd_export(IcCli *cli, int argc, char **argv)
+{
+  return dispatch_sub(cli, argc, argv, export_commands, "export");
+}
+
+static int
 cmd_version(IcCli *cli, int argc, char **argv)
 {
   int status;
@@ -197,6 +246,8 @@ main(int argc, char **argv)
     return ic_cmd_report(&cli, argc, argv);
 
   const IcCommand *c = lookup(commands, argv[verb]);
+  if (c == NULL)
+    c = lookup(fleet_commands, argv[verb]);
   if (c == NULL) {
     fprintf(stderr, "iommuctl: unknown command '%s'. Try 'iommuctl --help'.\n", argv[verb]);
     return IC_EXIT_USAGE;

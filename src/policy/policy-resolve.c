@@ -144,6 +144,22 @@ validate_flavor(const IcPolicyInput *in, IcPolicyDecision *d, GError **error)
       return FALSE;
     }
   }
+  /* hw.py's pattern, matched whole (re.fullmatch) */
+  static const char page_size_pattern[] = "(large|small|any|\\d+([kKMGT]i?)?(b|bit|B)?)";
+  const char *ps = lookup(in->flavor, "hw:mem_page_size");
+  g_autofree char *anchored = g_strdup_printf("^(?:%s)$", page_size_pattern);
+  if (ps != NULL && !g_regex_match_simple(anchored, ps, 0, 0)) {
+    ic_policy_fault(d, error, IC_ERROR_INVALID_ARG, "ValidationError", "api", 400,
+                    "Validation failed; '%s' is not of the format '%s'.", ps, page_size_pattern);
+    return FALSE;
+  }
+  const char *model = lookup(in->flavor, "hw:mem_encryption_model");
+  if (model != NULL && strcmp(model, "amd-sev") != 0 && strcmp(model, "amd-sev-es") != 0 &&
+      strcmp(model, "amd-sev-snp") != 0) {
+    ic_policy_fault(d, error, IC_ERROR_INVALID_ARG, "ValidationError", "api", 400,
+                    "Validation failed; '%s' is not one of: amd-sev, amd-sev-es, amd-sev-snp.", model);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -157,6 +173,13 @@ validate_image(const IcPolicyInput *in, GHashTable *image, IcPolicyDecision *d, 
   g_autoptr(GError) local = NULL;
   if (!ic_viommu_model_parse_image(lookup(image, "hw_viommu_model"), &m, &local)) {
     ic_policy_fault(d, error, IC_ERROR_INVALID_ARG, "InvalidRequest", "api", 400, "%s", local->message);
+    return FALSE;
+  }
+  /* MemEncryptionModelField: amd-sev, amd-sev-es, amd-sev-snp */
+  const char *enc = lookup(image, "hw_mem_encryption_model");
+  if (enc != NULL && strcmp(enc, "amd-sev") != 0 && strcmp(enc, "amd-sev-es") != 0 && strcmp(enc, "amd-sev-snp") != 0) {
+    ic_policy_fault(d, error, IC_ERROR_INVALID_ARG, "InvalidRequest", "api", 400,
+                    "Invalid image metadata. Error: Field value %s is invalid", enc);
     return FALSE;
   }
   static const char *const arch_keys[] = {"hw_architecture", "hw_emulation_architecture", NULL};

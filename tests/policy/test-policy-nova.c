@@ -602,10 +602,129 @@ test_s30_mem_encryption_matched(void)
 {
   g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
   g_autoptr(GError) e = NULL;
-  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:locked_memory=True", "f:hw:mem_page_size=2048",
-                                          "i:hw_mem_encryption=True", "i:hw_machine_type=q35", NULL);
+  /* Nova's test calls get_locked_memory_constraint directly: an explicit
+   * lock returns before the encryption constraints are looked at */
+  g_autoptr(IcPolicyInput) in = ic_policy_input_new();
+  in->compute_only = TRUE;
+  g_autoptr(IcPolicyDecision) d = resolve_with(in, h, &e, "f:hw:locked_memory=True", "f:hw:mem_page_size=2048",
+                                               "i:hw_mem_encryption=True", "i:hw_machine_type=q35", NULL);
   g_assert_no_error(e);
   g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
+  /* through the API the same request is refused: no UEFI firmware */
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "f:hw:locked_memory=True", "f:hw:mem_page_size=2048",
+                                           "i:hw_mem_encryption=True", "i:hw_machine_type=q35", NULL);
+  assert_fault(d2, e2, "FlavorImageConflict", 400,
+               "Memory encryption is requested by hw_mem_encryption property of image <no-id> but the image "
+               "metadata doesn't have the 'hw_firmware_type' property set to 'uefi'");
+}
+
+/* ---- Nova parity (issue 12): SEV-SNP, page sizes, encryption constraints ---- */
+
+static void
+test_snp_flavor_key_no_lock(void)
+{
+  g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
+  g_autoptr(GError) e = NULL;
+  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:mem_encryption=True", "f:hw:mem_encryption_model=amd-sev-snp",
+                                          "i:hw_firmware_type=uefi", "i:hw_firmware_stateless=True",
+                                          "i:hw_machine_type=q35", NULL);
+  g_assert_no_error(e);
+  g_assert_cmpint(d->locked, ==, IC_POLICY_UNSET);
+  g_assert_true(has_note(d, "amd-sev-snp"));
+  /* the same model from the image property */
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "i:hw_mem_encryption=True", "i:hw_mem_encryption_model=amd-sev-snp",
+                                           "i:hw_firmware_type=uefi", "i:hw_firmware_stateless=True",
+                                           "i:hw_machine_type=q35", NULL);
+  g_assert_no_error(e2);
+  g_assert_cmpint(d2->locked, ==, IC_POLICY_UNSET);
+  /* SEV-ES still locks */
+  g_autoptr(GError) e3 = NULL;
+  g_autoptr(IcPolicyDecision) d3 = resolve(h, &e3, "f:hw:mem_encryption=True", "f:hw:mem_encryption_model=amd-sev-es",
+                                           "i:hw_firmware_type=uefi", "i:hw_machine_type=q35", NULL);
+  g_assert_no_error(e3);
+  g_assert_cmpint(d3->locked, ==, IC_POLICY_TRUE);
+}
+
+static void
+test_snp_needs_stateless(void)
+{
+  g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
+  g_autoptr(GError) e = NULL;
+  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:mem_encryption=True", "f:hw:mem_encryption_model=amd-sev-snp",
+                                          "i:hw_firmware_type=uefi", "i:hw_machine_type=q35", NULL);
+  assert_fault(d, e, "StatelessFirmwareRequired", 400,
+               "The amd-sev-snp memory encryption model requires stateless firmware but the image metadata "
+               "doesn't have the 'hw_firmware_stateless' property set to True");
+}
+
+static void
+test_mem_encryption_machine_and_conflicts(void)
+{
+  g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
+  g_autoptr(GError) e = NULL;
+  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:mem_encryption=True", "i:hw_firmware_type=uefi",
+                                          "i:hw_machine_type=pc-i440fx-7.2", NULL);
+  assert_fault(d, e, "InvalidMachineType", 400,
+               "Machine type 'pc-i440fx-7.2' is not compatible with image None (<no-id>): q35 type is required "
+               "for SEV to work");
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "f:hw:mem_encryption=True", "i:hw_mem_encryption=False",
+                                           "i:hw_firmware_type=uefi", NULL);
+  assert_fault(d2, e2, "FlavorImageConflict", 400,
+               "Flavor None has hw:mem_encryption extra spec explicitly set to True, conflicting with image None "
+               "which has hw_mem_encryption property explicitly set to False");
+  g_autoptr(GError) e3 = NULL;
+  g_autoptr(IcPolicyDecision) d3 = resolve(h, &e3, "f:hw:mem_encryption=True", "f:hw:mem_encryption_model=amd-sev-snp",
+                                           "i:hw_mem_encryption_model=amd-sev", "i:hw_firmware_type=uefi", NULL);
+  assert_fault(d3, e3, "FlavorImageConflict", 400,
+               "Flavor None has hw:mem_encryption_model extra spec explicitly set to amd-sev-snp, conflicting with "
+               "image None which has hw_mem_encryption_model property explicitly set to amd-sev");
+  g_autoptr(GError) e4 = NULL;
+  g_autoptr(IcPolicyDecision) d4 = resolve(h, &e4, "f:hw:mem_encryption=True", "i:hw_machine_type=q35", NULL);
+  assert_fault(d4, e4, "FlavorImageConflict", 400,
+               "Memory encryption is requested by hw:mem_encryption extra spec in None flavor but the image "
+               "metadata doesn't have the 'hw_firmware_type' property set to 'uefi'");
+  g_autoptr(GError) e5 = NULL;
+  g_autoptr(IcPolicyDecision) d5 = resolve(h, &e5, "f:hw:mem_encryption_model=amd-sev-xyz", NULL);
+  assert_fault(d5, e5, "ValidationError", 400,
+               "Validation failed; 'amd-sev-xyz' is not one of: amd-sev, amd-sev-es, amd-sev-snp.");
+}
+
+static void
+test_mem_page_size_rule(void)
+{
+  g_autoptr(IcPolicyHost) h = host_x86("9.0.0");
+  static const char *const refused[] = {"largest", "2kbits", "1gigabyte", NULL};
+  for (int i = 0; refused[i]; i++) {
+    g_autoptr(GError) e = NULL;
+    g_autofree char *kv = g_strdup_printf("f:hw:mem_page_size=%s", refused[i]);
+    g_autoptr(IcPolicyDecision) d = resolve(h, &e, kv, NULL);
+    g_autofree char *msg = g_strdup_printf("Validation failed; '%s' is not of the format "
+                                           "'(large|small|any|\\d+([kKMGT]i?)?(b|bit|B)?)'.", refused[i]);
+    assert_fault(d, e, "ValidationError", 400, msg);
+  }
+  static const char *const accepted[] = {"large", "small", "any", "2048", "2MB", "1GiB", "4Kib", NULL};
+  for (int i = 0; accepted[i]; i++) {
+    g_autoptr(GError) e = NULL;
+    g_autofree char *kv = g_strdup_printf("f:hw:mem_page_size=%s", accepted[i]);
+    g_autoptr(IcPolicyDecision) d = resolve(h, &e, kv, "f:hw:locked_memory=True", NULL);
+    g_assert_no_error(e);
+    g_assert_cmpint(d->locked, ==, IC_POLICY_TRUE);
+  }
+  /* the validator's pattern lets "2M" through; oslo's string_to_bytes does not */
+  g_autoptr(GError) e = NULL;
+  g_autoptr(IcPolicyDecision) d = resolve(h, &e, "f:hw:mem_page_size=2M", NULL);
+  assert_fault(d, e, "MemoryPageSizeInvalid", 400, "Invalid memory page size '2M'");
+  /* an image size against a flavor size that does not allow one */
+  g_autoptr(GError) e2 = NULL;
+  g_autoptr(IcPolicyDecision) d2 = resolve(h, &e2, "f:hw:mem_page_size=small", "i:hw_mem_page_size=2MB", NULL);
+  assert_fault(d2, e2, "MemoryPageSizeForbidden", 400, "Page size 2MB forbidden against 'small'");
+  g_autoptr(GError) e3 = NULL;
+  g_autoptr(IcPolicyDecision) d3 = resolve(h, &e3, "f:hw:mem_page_size=large", "i:hw_mem_page_size=2MB", NULL);
+  g_assert_no_error(e3);
+  g_assert_cmpint(d3->locked, ==, IC_POLICY_UNSET);
 }
 
 static void
@@ -829,6 +948,10 @@ main(int argc, char **argv)
   g_test_add_func("/policy/nova/s28-locked-unset", test_s28_locked_unset);
   g_test_add_func("/policy/nova/s29-mem-encryption", test_s29_mem_encryption);
   g_test_add_func("/policy/nova/s30-mem-encryption-matched", test_s30_mem_encryption_matched);
+  g_test_add_func("/policy/nova/parity-snp-no-lock", test_snp_flavor_key_no_lock);
+  g_test_add_func("/policy/nova/parity-snp-stateless", test_snp_needs_stateless);
+  g_test_add_func("/policy/nova/parity-mem-encryption-constraints", test_mem_encryption_machine_and_conflicts);
+  g_test_add_func("/policy/nova/parity-mem-page-size", test_mem_page_size_rule);
   g_test_add_func("/policy/nova/s31-locked-flavor", test_s31_locked_flavor);
   g_test_add_func("/policy/nova/s32-locked-image-meta-driver", test_s32_locked_image_meta_driver);
   g_test_add_func("/policy/nova/s33-realtime", test_s33_realtime);

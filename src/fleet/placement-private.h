@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal: the Placement HTTP layer shared by sync and place. */
+#pragma once
+
+#include "fleet-private.h"
+
+/* 1.39: the newest Placement 8.0 speaks; in: groups need it, ! needs 1.22,
+ * in_tree 1.14, providers in the POST reply 1.20. */
+#define IC_PLACEMENT_MICROVERSION "1.39"
+
+typedef struct {
+  guint status;
+  char *data;   /* NUL-terminated */
+  gsize len;
+} PlacementReply;
+
+void placement_reply_clear(PlacementReply *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PlacementReply, placement_reply_clear)
+
+/* One request; FALSE only when no HTTP answer came (IC_ERROR_IO). */
+gboolean ic_placement_http(IcPlacement *p, const char *method, const char *path, JsonNode *body,
+                           PlacementReply *reply, GError **error);
+/* Turn an unexpected status into an error naming the request and
+ * Placement's detail; always FALSE. */
+gboolean ic_placement_fail(const char *method, const char *path, const PlacementReply *r, GError **error);
+/* GET that must answer 200 with a JSON object. */
+JsonNode *ic_placement_get_json(IcPlacement *p, const char *path, GError **error);
+/* The names of names (char*) Placement knows: one GET /traits?name=in:... */
+GHashTable *ic_placement_known_traits(IcPlacement *p, GPtrArray *names, GError **error);
+char *ic_placement_group_uuid(const char *root_uuid, int group, const char *resource_class);
