@@ -30,13 +30,16 @@ def run(binary, *args):
 
 
 def help_list(text, header):
+    """Names listed under HEADER; a header ending in "commands" also takes
+    the other command groups of 'iommuctl help' ("Fleet commands (...):")."""
     names, on = [], False
     for line in text.splitlines():
-        if line == header:
+        if line == header or (header == "Commands:" and re.match(r"^[A-Z][a-z]* commands\b.*:$", line)):
             on = True
             continue
         if on and not line.strip():
-            break
+            on = False
+            continue
         if on and re.match(r"^  [a-z]", line):
             names.append(line.split()[0])
     return names
