@@ -7,19 +7,27 @@
 #include <sys/types.h>
 #include <fcntl.h>
 
+#include "util/ic-safe.h"
+
 G_BEGIN_DECLS
 
 /* ---- files ------------------------------------------------------------ */
 
-/* Read a small attribute file with open/read/close and no stdio: sysfs
- * attributes come back whole from one read.  Returns the byte count (>= 0)
- * with buf NUL-terminated, or -errno.  dirfd may be AT_FDCWD. */
+/* Read a small attribute file with open/fstat/read/close and no stdio:
+ * sysfs attributes come back whole from one read.  Only regular files are
+ * read (O_NONBLOCK open, one fstat): anything else is -EINVAL (-EISDIR for
+ * a directory), so a FIFO in a captured tree never blocks.  Content beyond
+ * size - 1 bytes is cut.  Returns the byte count (>= 0) with buf
+ * NUL-terminated, or -errno.  dirfd may be AT_FDCWD. */
 gssize ic_read_attr_at(int dirfd, const char *name, char *buf, gsize size);
 /* Same, trailing whitespace/newlines stripped. */
 gssize ic_read_attr_stripped_at(int dirfd, const char *name, char *buf, gsize size);
 
 /* Whole file into a new buffer, at most max_size bytes (bigger is an error:
- * IC_ERROR_IO naming the path).  *len_out may be NULL. */
+ * IC_ERROR_INVALID_ARG naming the path).  Regular files only (a FIFO,
+ * device or directory is IC_ERROR_INVALID_ARG); a symlink as the last
+ * component is followed (use ic_read_file_at() with IC_OPEN_NOFOLLOW for
+ * entries of a tree).  *len_out may be NULL.  See ic-safe.h. */
 gboolean ic_read_file(const char *path, gsize max_size, char **contents,
                       gsize *len_out, GError **error);
 
