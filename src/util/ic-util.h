@@ -41,6 +41,13 @@ gboolean ic_write_file_atomic(const char *path, const char *data, gsize len,
  * failure the GError names the path and errno text. */
 gboolean ic_write_attr(const char *path, const char *value, GError **error);
 
+/* The kernel release (ic_context_kernel_release()), checked with
+ * ic_check_kernel_release(): an osrelease file of a --sysfs-root/--proc-root
+ * tree that is not a release (e.g. "../../..") is an IC_ERROR_PARSE naming
+ * the file.  ic_context_kernel_release() returns "unknown" then. */
+struct IcContext;
+gboolean ic_context_read_kernel_release(struct IcContext *ctx, const char **out, GError **error);
+
 /* mkdir -p with mode. */
 gboolean ic_mkdir_p(const char *path, int mode, GError **error);
 
