@@ -142,7 +142,8 @@ ic_write_file_atomic(const char *path, const char *data, gsize len, GError **err
 gboolean
 ic_write_attr(const char *path, const char *value, GError **error)
 {
-  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO in place of an attribute fails (ENXIO), never blocks */
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
     g_set_error(error, IC_ERROR,
