@@ -126,8 +126,8 @@ GPtrArray *ic_walk_collect(const char *root, IcWalkFlags flags, IcWalkMatchFunc 
 
 /* ---- confined writes ---------------------------------------------------- */
 
-/* Open relpath beneath the directory rootfd with open_flags (O_CLOEXEC and
- * O_NOFOLLOW are added) and mode: no absolute path, no "..", no symlink in
+/* Open relpath beneath the directory rootfd with open_flags (O_CLOEXEC,
+ * O_NOFOLLOW and O_NONBLOCK are added: a FIFO never blocks) and mode: no absolute path, no "..", no symlink in
  * any component, never a path outside rootfd.  openat2(RESOLVE_BENEATH|
  * RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) where the kernel has it; on
  * ENOSYS a walk component by component with O_NOFOLLOW|O_DIRECTORY.

@@ -409,8 +409,21 @@ set_beneath_error(GError **error, int e, const char *display, const char *what)
     g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "cannot %s %s: it would leave its root directory", what, display);
   else if (e == EEXIST)
     g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "cannot %s %s: it already exists", what, display);
+  else if (e == ENOTDIR)
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "cannot %s %s: a file is in the way of a directory", what, display);
   else
     g_set_error(error, IC_ERROR, code_for_errno(e), "cannot %s %s: %s", what, display, g_strerror(e));
+}
+
+/* ENOTDIR from an O_NOFOLLOW|O_DIRECTORY open: a symlink (ELOOP, as
+ * openat2's RESOLVE_NO_SYMLINKS says) or a file in the way (ENOTDIR) */
+static int
+notdir_errno(int dirfd, const char *name)
+{
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+    return ELOOP;
+  return ENOTDIR;
 }
 
 /* Component by component: every directory opened with O_NOFOLLOW|O_DIRECTORY
@@ -430,11 +443,11 @@ open_walk(int rootfd, const char *relpath, int flags, mode_t mode)
     if (*parts[i] == '\0' || strcmp(parts[i], ".") == 0)
       continue;
     int next = openat(cur, parts[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
+    int e = next < 0 && errno == ENOTDIR ? notdir_errno(cur, parts[i]) : errno;
     if (cur != rootfd)
       close(cur);
     if (next < 0) {
-      errno = e == ENOTDIR ? ELOOP : e; /* a symlink to a dir shows as ENOTDIR with O_PATH|O_NOFOLLOW */
+      errno = e;
       return -1;
     }
     cur = next;
@@ -450,7 +463,8 @@ open_walk(int rootfd, const char *relpath, int flags, mode_t mode)
 static int
 open_beneath_raw(int rootfd, const char *relpath, int flags, mode_t mode)
 {
-  flags |= O_CLOEXEC | O_NOFOLLOW;
+  /* O_NONBLOCK: a FIFO in the tree neither blocks the open nor a read */
+  flags |= O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
   if (!force_no_openat2) {
     struct open_how how = {
       .flags = (guint64) flags,
@@ -512,10 +526,10 @@ ic_mkdir_beneath(int rootfd, const char *relpath, mode_t mode, const char *displ
     /* whatever is there now must be a real directory: O_NOFOLLOW makes a
      * planted symlink ELOOP (or ENOTDIR), never a way out */
     int next = openat(cur, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
+    int e = next < 0 && (errno == ENOTDIR || errno == ELOOP) ? notdir_errno(cur, parts[i]) : errno;
     close(cur);
     if (next < 0) {
-      set_beneath_error(error, e == ENOTDIR ? ELOOP : e, name, "create directory");
+      set_beneath_error(error, e, name, "create directory");
       return -1;
     }
     cur = next;
