@@ -132,7 +132,7 @@ snap_link(Snap *s, const char *rel)
     g_autofree char *shown = display_path(s, rel);
     if (!snap_mkdir(s, dir))
       return NULL;
-    int dfd = ic_open_beneath(s->root_fd, dir + 1, O_RDONLY | O_DIRECTORY, 0, shown, &s->error);
+    int dfd = ic_open_beneath(s->root_fd, dir[1] != '\0' ? dir + 1 : ".", O_RDONLY | O_DIRECTORY, 0, shown, &s->error);
     if (dfd < 0)
       return NULL;
     if (symlinkat(target, dfd, base) == 0) {
