@@ -193,6 +193,11 @@ typedef struct IcPolicyRequest IcPolicyRequest;
 IcPolicyFleet *ic_policy_fleet_load(const char *path, GError **error);
 /* The same from memory (one document, an array or NDJSON); name is for messages. */
 IcPolicyFleet *ic_policy_fleet_load_data(const char *data, gsize len, const char *name, GError **error);
+/* Largest fleet file read (bytes); bigger is IC_ERROR_INVALID_ARG. */
+#define IC_POLICY_FLEET_MAX_BYTES ((gsize) 1 << 30)
+/* Entries of a fleet directory that were not read, as "PATH reason"
+ * (symlinks are not followed, FIFOs and devices not read): for a message. */
+const GPtrArray *ic_policy_fleet_skipped(const IcPolicyFleet *fleet);
 void ic_policy_fleet_free(IcPolicyFleet *fleet);
 guint ic_policy_fleet_size(const IcPolicyFleet *fleet);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcPolicyFleet, ic_policy_fleet_free)

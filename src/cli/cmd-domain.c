@@ -6,7 +6,6 @@
 #include <iommuctl/domain.h>
 #include <iommuctl/host.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,62 +19,35 @@ has_xml_suffix(const char *name)
   return g_str_has_suffix(name, ".xml");
 }
 
-static gint
-compare_names(gconstpointer a, gconstpointer b)
-{
-  return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
+/* A symlink, FIFO or device found in a walked directory is not read: say so
+ * on stderr and go on (docs/security.md: walked directories). */
 static void
-walk_dir(const char *dir, GPtrArray *out)
+print_skipped(const char *path, const char *reason, gpointer user_data)
 {
-  DIR *d = opendir(dir);
-  if (d == NULL) {
-    g_ptr_array_add(out, g_strdup(dir)); /* reported when loading */
-    return;
-  }
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.')
-      continue;
-    g_autofree char *path = g_build_filename(dir, e->d_name, NULL);
-    gboolean is_dir = e->d_type == DT_DIR;
-    if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
-      struct stat st;
-      is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-    }
-    if (is_dir)
-      g_ptr_array_add(names, g_strconcat(e->d_name, "/", NULL));
-    else if (has_xml_suffix(e->d_name))
-      g_ptr_array_add(names, g_strdup(e->d_name));
-  }
-  closedir(d);
-  g_ptr_array_sort(names, compare_names);
-  for (guint i = 0; i < names->len; i++) {
-    char *n = g_ptr_array_index(names, i);
-    gsize l = strlen(n);
-    if (n[l - 1] == '/') {
-      n[l - 1] = '\0';
-      g_autofree char *sub = g_build_filename(dir, n, NULL);
-      walk_dir(sub, out);
-    } else {
-      g_ptr_array_add(out, g_build_filename(dir, n, NULL));
-    }
-  }
+  IcCli *cli = user_data;
+  fprintf(stderr, "%s %s: skipped %s: it %s\n", cli->prog, cli->command, path, reason);
 }
 
+/* FILE arguments as given (a link the user names is followed); DIR
+ * arguments walked for *.xml through ic_walk_dir(): sorted, recursive,
+ * hidden entries left out, symlinks never followed, never out of the tree. */
 static GPtrArray *
-collect_inputs(int argc, char **argv)
+collect_inputs(IcCli *cli, int argc, char **argv, GError **error)
 {
-  GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func(g_free);
   for (int i = 0; i < argc; i++) {
-    if (g_file_test(argv[i], G_FILE_TEST_IS_DIR))
-      walk_dir(argv[i], files);
-    else
+    struct stat st;
+    if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+      g_autoptr(GPtrArray) found = ic_walk_collect(argv[i], IC_WALK_RECURSIVE, has_xml_suffix, print_skipped, cli, error);
+      if (found == NULL)
+        return NULL;
+      for (guint k = 0; k < found->len; k++)
+        g_ptr_array_add(files, g_strdup(g_ptr_array_index(found, k)));
+    } else {
       g_ptr_array_add(files, g_strdup(argv[i]));
+    }
   }
-  return files;
+  return g_steal_pointer(&files);
 }
 
 /* Host facts, read once: IOMMU address width and RAM.  Absent host data is
@@ -95,7 +67,7 @@ host_ram_bytes(IcCli *cli)
 {
   g_autofree char *path = ic_context_proc_path(cli->ctx, "/proc/meminfo");
   g_autofree char *text = NULL;
-  if (!g_file_get_contents(path, &text, NULL, NULL))
+  if (!ic_read_file(path, 1 << 20, &text, NULL, NULL))
     return 0;
   const char *p = strstr(text, "MemTotal:");
   if (p == NULL)
@@ -183,7 +155,10 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
     opts.libvirt_version = ic_libvirt_version_installed(NULL);
   if (opts.libvirt_version == 0)
     opts.libvirt_version = 9000000;
-  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  g_autoptr(GError) walk_error = NULL;
+  g_autoptr(GPtrArray) files = collect_inputs(cli, argc - 1, argv + 1, &walk_error);
+  if (files == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&walk_error));
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-lint", 1);
@@ -377,7 +352,10 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
     return status;
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one FILE or DIR");
-  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  g_autoptr(GError) walk_error = NULL;
+  g_autoptr(GPtrArray) files = collect_inputs(cli, argc - 1, argv + 1, &walk_error);
+  if (files == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&walk_error));
   if (!check_write_mode(cli, &m, files->len, &status))
     return status;
   FILE *rep = (!m.in_place && !m.check) ? stderr : stdout;
@@ -516,7 +494,10 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
     return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y.Z", libvirt_version);
   req.aw_bits = (guint) aw_bits;
   req.host_aw_bits = host_aw >= 0 ? (guint) host_aw : host_aw_bits(cli);
-  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  g_autoptr(GError) walk_error = NULL;
+  g_autoptr(GPtrArray) files = collect_inputs(cli, argc - 1, argv + 1, &walk_error);
+  if (files == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&walk_error));
   if (!check_write_mode(cli, &m, files->len, &status))
     return status;
   FILE *rep = (!m.in_place && !m.check) ? stderr : stdout;
@@ -699,7 +680,10 @@ ic_cmd_domain_memlock(IcCli *cli, int argc, char **argv)
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one FILE");
   guint64 ram = host_ram_bytes(cli);
-  g_autoptr(GPtrArray) files = collect_inputs(argc - 1, argv + 1);
+  g_autoptr(GError) walk_error = NULL;
+  g_autoptr(GPtrArray) files = collect_inputs(cli, argc - 1, argv + 1, &walk_error);
+  if (files == NULL)
+    return ic_cli_fail(cli, g_steal_pointer(&walk_error));
   g_autoptr(JsonBuilder) jb = NULL;
   if (cli->json) {
     jb = ic_json_begin_document("domain-memlock", 1);

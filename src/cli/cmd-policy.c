@@ -506,6 +506,10 @@ ic_cmd_place(IcCli *cli, int argc, char **argv)
   g_autoptr(IcPolicyFleet) fleet = ic_policy_fleet_load(hosts, &error);
   if (fleet == NULL)
     return ic_cli_fail(cli, g_steal_pointer(&error));
+  /* symlinks and FIFOs in a fleet directory are not read (docs/security.md) */
+  const GPtrArray *skipped = ic_policy_fleet_skipped(fleet);
+  for (guint i = 0; i < skipped->len; i++)
+    fprintf(stderr, "%s %s: skipped %s\n", cli->prog, cli->command, (const char *) g_ptr_array_index(skipped, i));
   gint64 t1 = g_get_monotonic_time();
 
   PlaceOut po = {.summary = summary, .fleet_size = ic_policy_fleet_size(fleet)};

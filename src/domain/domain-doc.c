@@ -171,6 +171,15 @@ ic_domain_doc_line(const IcDomainDoc *doc, xmlNodePtr node)
 
 /* ---- parsing ---------------------------------------------------------------- */
 
+/* Limits that keep time and memory in proportion to the input (issue 10):
+ * libvirt's largest elements carry about 20 attributes and its largest
+ * domains a few thousand elements; a 16 MiB file of empty elements made a
+ * 1.5 GB tree, and a million attributes on one element kept libxml2's
+ * duplicate check busy for minutes. */
+#define IC_DOMAIN_MAX_ELEMENTS 100000
+#define IC_DOMAIN_MAX_ATTRS_PER_ELEMENT 256
+#define IC_DOMAIN_MAX_ATTRS 200000
+
 /* Refuse what a domain XML never has and what makes XML dangerous: a DOCTYPE
  * (entity definitions, billion laughs, external entities) and non-ASCII-
  * compatible encodings (our byte scanner assumes ASCII structure). */
@@ -186,9 +195,44 @@ precheck(const char *data, gsize len, const char *name, GError **error)
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: contains NUL bytes (UTF-16 or binary data is not accepted)", name);
     return FALSE;
   }
+  guint elements = 0, attrs_total = 0;
   const char *p = data;
   while ((p = memchr(p, '<', len - (gsize) (p - data))) != NULL) {
     gsize left = len - (gsize) (p - data);
+    if (left >= 2 && (g_ascii_isalpha(p[1]) || p[1] == '_' || p[1] == ':' || (guchar) p[1] >= 0x80)) {
+      /* a start tag: libxml2 checks attributes for duplicates in time
+       * quadratic in their number, and every element costs a few hundred
+       * bytes of tree: bound both before the parser sees them */
+      guint attrs = 0;
+      char quote = 0;
+      const char *q = p + 1;
+      for (; q < data + len; q++) {
+        if (quote != 0) {
+          if (*q == quote)
+            quote = 0;
+        } else if (*q == '"' || *q == '\'') {
+          quote = *q;
+        } else if (*q == '=') {
+          attrs++;
+        } else if (*q == '>' || *q == '<') {
+          break;
+        }
+      }
+      const char *what = NULL;
+      if (++elements > IC_DOMAIN_MAX_ELEMENTS)
+        what = "more than " G_STRINGIFY(IC_DOMAIN_MAX_ELEMENTS) " elements";
+      else if (attrs > IC_DOMAIN_MAX_ATTRS_PER_ELEMENT)
+        what = "an element with more than " G_STRINGIFY(IC_DOMAIN_MAX_ATTRS_PER_ELEMENT) " attributes";
+      else if ((attrs_total += attrs) > IC_DOMAIN_MAX_ATTRS)
+        what = "more than " G_STRINGIFY(IC_DOMAIN_MAX_ATTRS) " attributes";
+      if (what != NULL) {
+        int line = line_at(data, 0, (gsize) (p - data), 1);
+        g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s:%d: %s: over the limit for domain XML", name, line, what);
+        return FALSE;
+      }
+      p = q;
+      continue;
+    }
     if (left >= 2 && p[1] == '!' && !(left >= 4 && p[2] == '-' && p[3] == '-') &&
         !(left >= 9 && strncmp(p, "<![CDATA[", 9) == 0)) {
       int line = line_at(data, 0, (gsize) (p - data), 1);

@@ -394,10 +394,11 @@ read_device(IcInventory *inv, IcPciDevice *dev, char **parent_name)
   char link[PATH_MAX];
   g_snprintf(link, sizeof link, "%s/%s", inv->devices_dir, dev->name);
   read_device_link(dev, inv->devices_fd, link, parent_name);
-  /* one O_PATH descriptor per device: every later open is then a
-   * one-component lookup instead of a walk through the device symlink */
-  int devfd = openat(inv->devices_fd, dev->name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  DevDir dirv = {devfd >= 0 ? devfd : inv->devices_fd, inv->devices_dir, dev->name, devfd >= 0 ? "." : dev->name};
+  /* reads are openat(devices_fd, "<name>/<attr>"): the kernel follows the
+   * device link for each (cheap, dentry-cached), which costs less than the
+   * openat(O_PATH)+close of a per-device descriptor now that every attribute
+   * read also pays one fstat (regular files only, see ic_read_attr_at) */
+  DevDir dirv = {inv->devices_fd, inv->devices_dir, dev->name, dev->name};
   const DevDir *dir = &dirv;
   read_uevent(dev, dir);
   read_config(dev, dir);
@@ -423,8 +424,6 @@ read_device(IcInventory *inv, IcPciDevice *dev, char **parent_name)
     if (v && ic_parse_uint64(v, 10, 65535, &x))
       dev->sriov_numvfs = (guint) x;
   }
-  if (devfd >= 0)
-    close(devfd);
 }
 
 /* ---- SR-IOV links --------------------------------------------------------- */

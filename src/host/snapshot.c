@@ -5,52 +5,88 @@
  * device memory are never touched; /dev nodes become empty marker files. */
 #include "host/host-private.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct {
   IcContext *ctx;
-  const char *dest;
+  int root_fd;      /* the new, empty output directory: every write is beneath it */
+  const char *dest; /* its path, for messages */
   guint n_files;
   GHashTable *done; /* rel paths already copied */
+  GError *error;    /* the first refused write: the snapshot fails with it */
 } Snap;
 
+/* rel is "/sys/..." (canonical, from our own tables or lexically
+ * canonicalized link targets); display is DEST/rel for messages */
 static char *
-dest_path(Snap *s, const char *rel)
+display_path(Snap *s, const char *rel)
 {
   return g_strconcat(s->dest, rel, NULL);
 }
 
-static void
-ensure_parent(const char *path)
+/* The writes below refuse, never follow: a symlink in the way, an entry
+ * that exists already, a path that would leave the output directory.  Any
+ * refusal ends the snapshot with that error (the output is not a faithful
+ * copy then), so every helper is a no-op once s->error is set. */
+static gboolean
+snap_mkdir(Snap *s, const char *rel)
 {
-  g_autofree char *dir = g_path_get_dirname(path);
-  g_mkdir_with_parents(dir, 0755);
+  if (s->error != NULL)
+    return FALSE;
+  while (*rel == '/')
+    rel++;
+  if (*rel == '\0')
+    return TRUE;
+  g_autofree char *shown = display_path(s, rel - 1);
+  int fd = ic_mkdir_beneath(s->root_fd, rel, 0755, shown, &s->error);
+  if (fd < 0)
+    return FALSE;
+  close(fd);
+  return TRUE;
+}
+
+static gboolean
+snap_mkdir_parent(Snap *s, const char *rel)
+{
+  g_autofree char *dir = g_path_get_dirname(rel);
+  return snap_mkdir(s, dir);
 }
 
 static void
 snap_dir(Snap *s, const char *rel)
 {
-  g_autofree char *d = dest_path(s, rel);
-  g_mkdir_with_parents(d, 0755);
+  (void) snap_mkdir(s, rel);
 }
 
-/* Copy a small file (sysfs attribute, proc file) if it exists. */
+static void
+snap_write(Snap *s, const char *rel, const char *data, gsize len)
+{
+  if (!snap_mkdir_parent(s, rel))
+    return;
+  g_autofree char *shown = display_path(s, rel);
+  if (ic_write_new_file_beneath(s->root_fd, rel + 1, data, len, 0644, shown, &s->error))
+    s->n_files++;
+}
+
+/* Copy a small file (sysfs attribute, proc file) if it exists.  The source
+ * is read through the safe-file layer: regular files only (a FIFO planted
+ * in a --sysfs-root tree is skipped, never waited on), bounded. */
 static void
 snap_file(Snap *s, const char *rel, const char *src, gsize max)
 {
-  if (!g_hash_table_add(s->done, g_strdup(rel)))
+  if (s->error != NULL || !g_hash_table_add(s->done, g_strdup(rel)))
     return;
   g_autofree char *data = NULL;
   gsize len = 0;
   if (!ic_read_file(src, max, &data, &len, NULL))
     return;
-  g_autofree char *d = dest_path(s, rel);
-  ensure_parent(d);
-  if (g_file_set_contents(d, data, (gssize) len, NULL))
-    s->n_files++;
+  snap_write(s, rel, data, len);
 }
 
 static void
@@ -71,31 +107,42 @@ static void
 snap_marker(Snap *s, const char *rel)
 {
   g_autofree char *src = ic_context_sys_path(s->ctx, rel);
-  if (access(src, F_OK) != 0)
+  if (s->error != NULL || access(src, F_OK) != 0 || !g_hash_table_add(s->done, g_strdup(rel)))
     return;
-  g_autofree char *d = dest_path(s, rel);
-  ensure_parent(d);
-  if (g_file_set_contents(d, "", 0, NULL))
-    s->n_files++;
+  snap_write(s, rel, "", 0);
 }
 
 /* Recreate the link at rel; returns the rel path of its target (within the
- * root), or NULL when rel is not a link. */
+ * root), or NULL when rel is not a link.  The link is created with
+ * symlinkat() in its parent, opened beneath the output root; its target is
+ * copied as it is (it may point anywhere, which is why no later write ever
+ * resolves a symlink in the output). */
 static char *
 snap_link(Snap *s, const char *rel)
 {
   g_autofree char *src = ic_context_sys_path(s->ctx, rel);
   char target[PATH_MAX];
   ssize_t n = readlink(src, target, sizeof target - 1);
-  if (n < 0)
+  if (n < 0 || s->error != NULL)
     return NULL;
   target[n] = '\0';
-  g_autofree char *d = dest_path(s, rel);
   if (g_hash_table_add(s->done, g_strdup(rel))) {
-    ensure_parent(d);
-    unlink(d);
-    if (symlink(target, d) == 0)
+    g_autofree char *dir = g_path_get_dirname(rel);
+    g_autofree char *base = g_path_get_basename(rel);
+    g_autofree char *shown = display_path(s, rel);
+    if (!snap_mkdir(s, dir))
+      return NULL;
+    int dfd = ic_open_beneath(s->root_fd, dir[1] != '\0' ? dir + 1 : ".", O_RDONLY | O_DIRECTORY, 0, shown, &s->error);
+    if (dfd < 0)
+      return NULL;
+    if (symlinkat(target, dfd, base) == 0) {
       s->n_files++;
+    } else {
+      int e = errno;
+      g_set_error(&s->error, IC_ERROR, e == EEXIST ? IC_ERROR_INVALID_ARG : IC_ERROR_IO,
+                  "cannot create the link %s: %s", shown, g_strerror(e));
+    }
+    close(dfd);
   }
   g_autofree char *rel_dir = g_path_get_dirname(rel);
   return g_canonicalize_filename(target, rel_dir);
@@ -199,18 +246,71 @@ snap_iommu_units(Snap *s)
   snap_links_in(s, "/sys/class/iommu", TRUE, regs);
 }
 
+/* The output directory: created when missing, else it must be empty.  A
+ * snapshot never goes into a directory with content: an old snapshot's
+ * devices would mix into the new one, and anything planted there (a
+ * `proc -> /elsewhere` link) would be written through.  DEST itself may be
+ * a link the user named. */
+static int
+open_empty_dest(const char *dest, GError **error)
+{
+  if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
+    if (errno != ENOENT || !ic_mkdir_p(dest, 0755, error)) {
+      if (error != NULL && *error == NULL)
+        g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot create %s: %s", dest, g_strerror(errno));
+      return -1;
+    }
+  }
+  int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    g_set_error(error, IC_ERROR, e == ENOTDIR ? IC_ERROR_INVALID_ARG : IC_ERROR_IO,
+                "cannot open the output directory %s: %s", dest, g_strerror(e));
+    return -1;
+  }
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+  if (d == NULL) {
+    int e = errno;
+    if (dup_fd >= 0)
+      close(dup_fd);
+    close(fd);
+    g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot read the output directory %s: %s", dest, g_strerror(e));
+    return -1;
+  }
+  struct dirent *ent;
+  gboolean empty = TRUE;
+  while (empty && (ent = readdir(d)) != NULL)
+    empty = strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0;
+  closedir(d);
+  if (!empty) {
+    close(fd);
+    g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
+                "%s is not empty: a snapshot goes into a new or empty directory "
+                "(it would mix with what is there)", dest);
+    return -1;
+  }
+  return fd;
+}
+
 gboolean
 ic_host_snapshot(IcContext *ctx, const char *dest, guint *n_files_out, GError **error)
 {
-  if (!ic_mkdir_p(dest, 0755, error))
+  /* the kernel release becomes a path component (lib/modules/<release>/):
+   * a --sysfs-root tree's osrelease is input, checked before it is used */
+  const char *rel_kernel = NULL;
+  if (!ic_context_read_kernel_release(ctx, &rel_kernel, error))
     return FALSE;
-  g_autofree char *abs_dest = g_canonicalize_filename(dest, NULL);
-  Snap s = {ctx, abs_dest, 0, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
+  int root_fd = open_empty_dest(dest, error);
+  if (root_fd < 0)
+    return FALSE;
+  Snap s = {ctx, root_fd, dest, 0, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), NULL};
 
   g_autofree char *devdir = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
   g_autoptr(GDir) d = g_dir_open(devdir, 0, NULL);
   if (d == NULL) {
     g_hash_table_unref(s.done);
+    close(root_fd);
     g_set_error(error, IC_ERROR, IC_ERROR_NOT_FOUND, "cannot list %s", devdir);
     return FALSE;
   }
@@ -232,7 +332,6 @@ ic_host_snapshot(IcContext *ctx, const char *dest, guint *n_files_out, GError **
   snap_marker(&s, "/sys/module/vfio/uevent");
   snap_marker(&s, "/sys/module/vfio_pci/uevent");
   snap_marker(&s, "/dev/iommu");
-  const char *rel_kernel = ic_context_kernel_release(ctx);
   static const char *const modfiles[] = {"modules.dep", "modules.builtin", "modules.alias", NULL};
   for (int i = 0; modfiles[i]; i++) {
     g_autofree char *rel = g_strdup_printf("/lib/modules/%s/%s", rel_kernel, modfiles[i]);
@@ -251,8 +350,13 @@ ic_host_snapshot(IcContext *ctx, const char *dest, guint *n_files_out, GError **
   };
   for (int i = 0; proc_files[i]; i++)
     snap_proc_file(&s, proc_files[i]);
+  g_hash_table_unref(s.done);
+  close(root_fd);
+  if (s.error != NULL) {
+    g_propagate_error(error, s.error);
+    return FALSE;
+  }
   if (n_files_out)
     *n_files_out = s.n_files;
-  g_hash_table_unref(s.done);
   return TRUE;
 }

@@ -190,12 +190,9 @@ IcPolicyHost *
 ic_policy_host_load_json(const char *path, GError **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new();
-  if (!json_parser_load_from_file(parser, path, error)) {
-    g_prefix_error(error, "%s: ", path);
-    if (*error)
-      (*error)->domain = IC_ERROR, (*error)->code = IC_ERROR_PARSE;
+  /* bounded, regular files only, depth pre-scan: ic-safe.h */
+  if (!ic_json_parser_load_file(parser, path, 16 << 20, error))
     return NULL;
-  }
   JsonObject *doc = ic_json_node_object(json_parser_get_root(parser));
   JsonObject *o = NULL;
   if (doc == NULL || !ic_json_get_object(doc, "host", NULL, &o, NULL) || o == NULL) {

@@ -5,6 +5,8 @@
  * per host: 100k hosts filter in well under a millisecond. */
 #include "policy/policy-private.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 
 struct IcPolicyFleet {
@@ -16,6 +18,7 @@ struct IcPolicyFleet {
   GArray *host_trait_start;/* guint32, per host + 1 sentinel */
   guint words;             /* bitset words per host */
   guint64 *bits;           /* hosts * words */
+  GPtrArray *skipped;      /* "PATH: reason" of directory entries not read */
 };
 
 struct IcPolicyRequest {
@@ -54,6 +57,7 @@ fleet_new(void)
   f->host_trait_start = g_array_new(FALSE, FALSE, sizeof(guint32));
   guint32 zero = 0;
   g_array_append_val(f->host_trait_start, zero);
+  f->skipped = g_ptr_array_new_with_free_func(g_free);
   return f;
 }
 
@@ -69,6 +73,7 @@ ic_policy_fleet_free(IcPolicyFleet *f)
   g_array_unref(f->host_trait_ids);
   g_array_unref(f->host_trait_start);
   g_free(f->bits);
+  g_ptr_array_unref(f->skipped);
   g_free(f);
 }
 
@@ -154,11 +159,8 @@ load_ndjson(IcPolicyFleet *f, JsonParser *parser, char *data, const char *path, 
     if (*line == '\0')
       continue;
     g_autofree char *where = g_strdup_printf("%s:%u", path, line_no);
-    g_autoptr(GError) local = NULL;
-    if (!json_parser_load_from_data(parser, line, -1, &local)) {
-      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: %s", where, local->message);
+    if (!ic_json_parser_load(parser, line, -1, where, error))
       return FALSE;
-    }
     g_autofree char *fb = g_strdup_printf("line%u", line_no);
     if (!add_document(f, json_parser_get_root(parser), where, fb, error))
       return FALSE;
@@ -170,6 +172,10 @@ load_ndjson(IcPolicyFleet *f, JsonParser *parser, char *data, const char *path, 
 static gboolean
 load_data(IcPolicyFleet *f, char *data, gsize len, const char *path, GError **error)
 {
+  /* one depth pre-scan of the whole input before json-glib sees any of it
+   * (the NDJSON probe below parses the first line already) */
+  if (!ic_json_check_depth(data, len, IC_JSON_MAX_DEPTH, path, error))
+    return FALSE;
   g_autoptr(JsonParser) parser = json_parser_new_immutable();
   g_autofree char *base = g_path_get_basename(path);
   if (g_str_has_suffix(base, ".json"))
@@ -184,11 +190,8 @@ load_data(IcPolicyFleet *f, char *data, gsize len, const char *path, GError **er
   if (nl != NULL && rest != NULL && *rest != '\0' &&
       json_parser_load_from_data(parser, data, nl - data, NULL))
     return load_ndjson(f, parser, data, path, error);
-  g_autoptr(GError) local = NULL;
-  if (!json_parser_load_from_data(parser, data, (gssize) len, &local)) {
-    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: %s", path, local->message);
+  if (!ic_json_parser_load(parser, data, (gssize) len, path, error))
     return FALSE;
-  }
   return add_document(f, json_parser_get_root(parser), path, base, error);
 }
 
@@ -197,38 +200,48 @@ load_file(IcPolicyFleet *f, const char *path, GError **error)
 {
   g_autofree char *data = NULL;
   gsize len = 0;
-  if (!ic_read_file(path, (gsize) 4 << 30, &data, &len, error))
+  if (!ic_read_file(path, IC_POLICY_FLEET_MAX_BYTES, &data, &len, error))
     return FALSE;
   return load_data(f, data, len, path, error);
 }
 
-static int
-compare_names(gconstpointer a, gconstpointer b)
+static gboolean
+is_fleet_file(const char *name)
 {
-  return strcmp(*(const char *const *) a, *(const char *const *) b);
+  return g_str_has_suffix(name, ".json") || g_str_has_suffix(name, ".ndjson");
 }
 
+static void
+note_skipped(const char *path, const char *reason, gpointer user_data)
+{
+  IcPolicyFleet *f = user_data;
+  g_ptr_array_add(f->skipped, g_strdup_printf("%s %s", path, reason));
+}
+
+/* The *.json and *.ndjson files of the directory, in name order, through
+ * the safe walk: symlinks and FIFOs are skipped (ic_policy_fleet_skipped()),
+ * never followed or waited on. */
 static gboolean
 load_dir(IcPolicyFleet *f, const char *path, GError **error)
 {
-  g_autoptr(GDir) dir = g_dir_open(path, 0, error);
-  if (dir == NULL) {
-    if (error && *error)
-      (*error)->domain = IC_ERROR, (*error)->code = IC_ERROR_NOT_FOUND;
+  g_autoptr(GPtrArray) files = ic_walk_collect(path, 0, is_fleet_file, note_skipped, f, error);
+  if (files == NULL)
     return FALSE;
-  }
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-  const char *n;
-  while ((n = g_dir_read_name(dir)) != NULL)
-    if (g_str_has_suffix(n, ".json") || g_str_has_suffix(n, ".ndjson"))
-      g_ptr_array_add(names, g_strdup(n));
-  g_ptr_array_sort(names, compare_names);
-  for (guint i = 0; i < names->len; i++) {
-    g_autofree char *p = g_build_filename(path, g_ptr_array_index(names, i), NULL);
-    if (!load_file(f, p, error))
+  for (guint i = 0; i < files->len; i++) {
+    const char *p = g_ptr_array_index(files, i);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!ic_read_file_at(AT_FDCWD, p, IC_OPEN_NOFOLLOW, NULL, IC_POLICY_FLEET_MAX_BYTES, &data, &len, error) ||
+        !load_data(f, data, len, p, error))
       return FALSE;
   }
   return TRUE;
+}
+
+const GPtrArray *
+ic_policy_fleet_skipped(const IcPolicyFleet *fleet)
+{
+  return fleet->skipped;
 }
 
 static void
@@ -270,7 +283,9 @@ IcPolicyFleet *
 ic_policy_fleet_load(const char *path, GError **error)
 {
   g_autoptr(IcPolicyFleet) f = fleet_new();
-  gboolean ok = g_file_test(path, G_FILE_TEST_IS_DIR) ? load_dir(f, path, error) : load_file(f, path, error);
+  struct stat st;
+  gboolean is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  gboolean ok = is_dir ? load_dir(f, path, error) : load_file(f, path, error);
   if (!ok)
     return NULL;
   return fleet_finish(g_steal_pointer(&f), path, error);

@@ -26,7 +26,7 @@ char *
 ic_qmp_stderr(IcQmp *qmp)
 {
   char *text = NULL;
-  if (!g_file_get_contents(qmp->log_path, &text, NULL, NULL))
+  if (!ic_read_file(qmp->log_path, 16 << 20, &text, NULL, NULL))
     return g_strdup("");
   g_strstrip(text);
   return text;
@@ -86,8 +86,8 @@ qmp_read_message(IcQmp *qmp, GError **error)
       return NULL;
     }
     g_autoptr(JsonParser) parser = json_parser_new();
-    if (!json_parser_load_from_data(parser, line, (gssize) len, &local)) {
-      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "QMP sent invalid JSON: %s", local->message);
+    if (!ic_json_parser_load(parser, line, (gssize) len, "QMP reply", error)) {
+      g_prefix_error(error, "QMP sent invalid JSON: ");
       return NULL;
     }
     JsonNode *root = json_parser_get_root(parser);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl/context.h"
+#include "iommuctl/error.h"
 #include "ic-config.h"
 #include "util/ic-util.h"
 
@@ -117,23 +118,42 @@ ic_context_is_real_host(const IcContext *ctx)
   return strcmp(ctx->sysfs_root, "/") == 0;
 }
 
+gboolean
+ic_context_read_kernel_release(IcContext *ctx, const char **out, GError **error)
+{
+  if (ctx->kernel_release == NULL) {
+    g_autofree char *path = ic_context_proc_path(ctx, "/proc/sys/kernel/osrelease");
+    char buf[256];
+    if (!ic_context_is_real_host(ctx) || strcmp(ctx->proc_root, "/") != 0) {
+      if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) > 0) {
+        /* a captured tree's release is input: it becomes a path component
+         * (lib/modules/<release>/), so it is checked before anyone uses it */
+        g_autoptr(GError) local = NULL;
+        if (!ic_check_kernel_release(buf, &local)) {
+          g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: %s", path, local->message);
+          return FALSE;
+        }
+        ctx->kernel_release = g_strdup(buf);
+      }
+    }
+    if (ctx->kernel_release == NULL) {
+      struct utsname u;
+      ctx->kernel_release = g_strdup(uname(&u) == 0 ? u.release : "unknown");
+    }
+  }
+  if (!ic_check_kernel_release(ctx->kernel_release, error))
+    return FALSE;
+  *out = ctx->kernel_release;
+  return TRUE;
+}
+
 const char *
 ic_context_kernel_release(IcContext *ctx)
 {
-  if (ctx->kernel_release != NULL)
-    return ctx->kernel_release;
-  g_autofree char *path = ic_context_proc_path(ctx, "/proc/sys/kernel/osrelease");
-  char buf[256];
-  if (!ic_context_is_real_host(ctx) || strcmp(ctx->proc_root, "/") != 0) {
-    if (ic_read_attr_stripped_at(AT_FDCWD, path, buf, sizeof buf) > 0) {
-      ctx->kernel_release = g_strdup(buf);
-      return ctx->kernel_release;
-    }
-  }
-  struct utsname u;
-  if (uname(&u) == 0)
-    ctx->kernel_release = g_strdup(u.release);
-  else
-    ctx->kernel_release = g_strdup("unknown");
-  return ctx->kernel_release;
+  /* an invalid release never reaches a path: callers get "unknown", and
+   * the verbs that write (snapshot) use ic_context_read_kernel_release() */
+  const char *rel = NULL;
+  if (!ic_context_read_kernel_release(ctx, &rel, NULL))
+    return "unknown";
+  return rel;
 }

@@ -7,19 +7,27 @@
 #include <sys/types.h>
 #include <fcntl.h>
 
+#include "util/ic-safe.h"
+
 G_BEGIN_DECLS
 
 /* ---- files ------------------------------------------------------------ */
 
-/* Read a small attribute file with open/read/close and no stdio: sysfs
- * attributes come back whole from one read.  Returns the byte count (>= 0)
- * with buf NUL-terminated, or -errno.  dirfd may be AT_FDCWD. */
+/* Read a small attribute file with open/fstat/read/close and no stdio:
+ * sysfs attributes come back whole from one read.  Only regular files are
+ * read (O_NONBLOCK open, one fstat): anything else is -EINVAL (-EISDIR for
+ * a directory), so a FIFO in a captured tree never blocks.  Content beyond
+ * size - 1 bytes is cut.  Returns the byte count (>= 0) with buf
+ * NUL-terminated, or -errno.  dirfd may be AT_FDCWD. */
 gssize ic_read_attr_at(int dirfd, const char *name, char *buf, gsize size);
 /* Same, trailing whitespace/newlines stripped. */
 gssize ic_read_attr_stripped_at(int dirfd, const char *name, char *buf, gsize size);
 
 /* Whole file into a new buffer, at most max_size bytes (bigger is an error:
- * IC_ERROR_IO naming the path).  *len_out may be NULL. */
+ * IC_ERROR_INVALID_ARG naming the path).  Regular files only (a FIFO,
+ * device or directory is IC_ERROR_INVALID_ARG); a symlink as the last
+ * component is followed (use ic_read_file_at() with IC_OPEN_NOFOLLOW for
+ * entries of a tree).  *len_out may be NULL.  See ic-safe.h. */
 gboolean ic_read_file(const char *path, gsize max_size, char **contents,
                       gsize *len_out, GError **error);
 
@@ -76,6 +84,13 @@ gboolean ic_safe_write_file(const char *path, const char *data, gsize len,
 /* Write a short string to a sysfs-like attribute (one write(2)).  On
  * failure the GError names the path and errno text. */
 gboolean ic_write_attr(const char *path, const char *value, GError **error);
+
+/* The kernel release (ic_context_kernel_release()), checked with
+ * ic_check_kernel_release(): an osrelease file of a --sysfs-root/--proc-root
+ * tree that is not a release (e.g. "../../..") is an IC_ERROR_PARSE naming
+ * the file.  ic_context_kernel_release() returns "unknown" then. */
+struct IcContext;
+gboolean ic_context_read_kernel_release(struct IcContext *ctx, const char **out, GError **error);
 
 /* mkdir -p with mode. */
 gboolean ic_mkdir_p(const char *path, int mode, GError **error);

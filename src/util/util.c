@@ -14,15 +14,31 @@ gssize
 ic_read_attr_at(int dirfd, const char *name, char *buf, gsize size)
 {
   g_return_val_if_fail(size > 1, -EINVAL);
-  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO planted in a captured tree opens and reads without
+   * blocking; the one fstat() then refuses anything but a regular file
+   * (sysfs attributes are regular files) */
+  int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0)
     return -errno;
+  struct stat st;
+  int bad = fstat(fd, &st) != 0 ? errno : S_ISREG(st.st_mode) ? 0 : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+  if (bad != 0) {
+    int e = bad;
+    close(fd);
+    buf[0] = '\0';
+    return -e;
+  }
+  /* st_size is exact for binary attributes (config) and regular files, an
+   * upper bound (the page size) for text attributes: stop on reaching it */
+  gsize limit = size - 1;
+  if (st.st_size > 0 && (guint64) st.st_size < limit)
+    limit = (gsize) st.st_size;
   gsize total = 0;
   /* sysfs attributes and regular files return everything available in one
    * read; a short read therefore means end of file, which saves the extra
    * read(2) that would only return 0. */
-  while (total < size - 1) {
-    gsize want = size - 1 - total;
+  while (total < limit) {
+    gsize want = limit - total;
     ssize_t n = read(fd, buf + total, want);
     if (n < 0 && errno == EINTR)
       continue;
@@ -56,42 +72,8 @@ gboolean
 ic_read_file(const char *path, gsize max_size, char **contents, gsize *len_out,
              GError **error)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    int e = errno;
-    g_set_error(error, IC_ERROR, e == ENOENT ? IC_ERROR_NOT_FOUND : IC_ERROR_IO,
-                "cannot open %s: %s", path, g_strerror(e));
-    return FALSE;
-  }
-  g_autoptr(GByteArray) data = g_byte_array_new();
-  guint8 chunk[65536];
-  for (;;) {
-    ssize_t n = read(fd, chunk, sizeof chunk);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      int e = errno;
-      close(fd);
-      g_set_error(error, IC_ERROR, IC_ERROR_IO, "cannot read %s: %s", path, g_strerror(e));
-      return FALSE;
-    }
-    if (n == 0)
-      break;
-    if (data->len + (gsize) n > max_size) {
-      close(fd);
-      /* an input too big to accept is invalid input (exit 2), not an I/O failure */
-      g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s is larger than the limit of %" G_GSIZE_FORMAT " bytes",
-                  path, max_size);
-      return FALSE;
-    }
-    g_byte_array_append(data, chunk, (guint) n);
-  }
-  close(fd);
-  if (len_out != NULL)
-    *len_out = data->len;
-  g_byte_array_append(data, (const guint8 *) "", 1);
-  *contents = (char *) g_byte_array_free(g_steal_pointer(&data), FALSE);
-  return TRUE;
+  /* the safe-file layer: regular files only, O_NONBLOCK, bounded */
+  return ic_read_file_at(AT_FDCWD, path, IC_OPEN_FOLLOW, NULL, max_size, contents, len_out, error);
 }
 
 static gboolean
@@ -160,7 +142,8 @@ ic_write_file_atomic(const char *path, const char *data, gsize len, GError **err
 gboolean
 ic_write_attr(const char *path, const char *value, GError **error)
 {
-  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+  /* O_NONBLOCK: a FIFO in place of an attribute fails (ENXIO), never blocks */
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
     g_set_error(error, IC_ERROR,

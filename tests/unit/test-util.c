@@ -81,9 +81,9 @@ test_files(void)
   g_assert_cmpint(ic_read_attr_at(AT_FDCWD, path, tiny, sizeof tiny), ==, 3);
   g_assert_cmpstr(tiny, ==, "hel");
   g_autofree char *contents = NULL;
-  /* over the limit is invalid input (exit 2), not an I/O failure */
+  /* over the limit is bad input (exit 2), named by the error */
   g_assert_false(ic_read_file(path, 3, &contents, NULL, &err));
-  g_assert_error(err, IC_ERROR, IC_ERROR_PARSE);
+  g_assert_error(err, IC_ERROR, IC_ERROR_INVALID_ARG);
   g_clear_error(&err);
   g_assert_true(ic_read_file(path, 100, &contents, NULL, &err));
   g_assert_cmpstr(contents, ==, "hello\n");
