@@ -9,7 +9,9 @@ ic_placement_parse_object(const char *data, gsize len, const char *what, GError 
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable();
   g_autoptr(GError) local = NULL;
-  if (len > G_MAXSSIZE || !json_parser_load_from_data(parser, data, (gssize) len, &local)) {
+  /* through the depth pre-scan: a reply nested 100,000 deep would
+   * overflow json-glib's recursive parser */
+  if (len > G_MAXSSIZE || !ic_json_parser_load(parser, data, (gssize) len, what, &local)) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: the reply is not JSON: %s", what,
                 local ? local->message : "too large");
     return NULL;

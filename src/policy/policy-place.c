@@ -188,6 +188,7 @@ load_data(IcPolicyFleet *f, char *data, gsize len, const char *path, GError **er
   while (rest != NULL && *rest != '\0' && g_ascii_isspace(*rest))
     rest++;
   if (nl != NULL && rest != NULL && *rest != '\0' &&
+      ic_json_check_depth(data, (gsize) (nl - data), IC_JSON_MAX_DEPTH, path, NULL) &&
       json_parser_load_from_data(parser, data, nl - data, NULL))
     return load_ndjson(f, parser, data, path, error);
   if (!ic_json_parser_load(parser, data, (gssize) len, path, error))

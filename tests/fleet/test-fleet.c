@@ -53,6 +53,12 @@ test_wrong_types(void)
   g_autoptr(GError) error = NULL;
   g_assert_null(ic_placement_parse_object("[1]", 3, "GET /x", &error));
   g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
+  g_clear_error(&error);
+  /* a reply nested 100,000 deep is refused by the depth pre-scan, not a
+   * stack overflow in json-glib */
+  g_autofree char *deep = g_strnfill(100000, '[');
+  g_assert_null(ic_placement_parse_object(deep, strlen(deep), "GET /resource_providers", &error));
+  g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
 }
 
 static void

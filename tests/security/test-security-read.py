@@ -277,7 +277,11 @@ def t_json_depth(t, tmp):
     write(deep, "[" * 100000)
     deep_obj = os.path.join(tmp, "deep-obj.json")
     write(deep_obj, '{"host": ' + '{"a": ' * 100000 + "1" + "}" * 100001)
+    # NDJSON: the first line alone is parsed to tell the formats apart
+    deep_nd = os.path.join(tmp, "deep.ndjson")
+    write(deep_nd, "[" * 100000 + "\n{}\n")
     for argv in (["place", "--hosts", deep, "-r", "hw_viommu_model=virtio"],
+                 ["place", "--hosts", deep_nd, "-r", "hw_viommu_model=virtio"],
                  ["place", "--hosts", deep_obj, "-r", "hw_viommu_model=virtio"],
                  ["domain", "qemu-args", "--qemu-caps", deep, DOMAIN],
                  ["traits", "--host-json", deep],
