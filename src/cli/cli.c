@@ -83,3 +83,18 @@ ic_cli_usage_error(IcCli *cli, const char *fmt, ...)
   fprintf(stderr, "%s %s: %s\nTry '%s %s --help'.\n", cli->prog, cli->command, msg, cli->prog, cli->command);
   return IC_EXIT_USAGE;
 }
+
+gboolean
+ic_cli_parse_addrs(IcCli *cli, int argc, char **argv, GArray *out, int *status)
+{
+  for (int i = 1; i < argc; i++) {
+    IcPciAddr a;
+    g_autoptr(GError) error = NULL;
+    if (!ic_pci_addr_parse(argv[i], &a, &error)) {
+      *status = ic_cli_fail(cli, g_steal_pointer(&error));
+      return FALSE;
+    }
+    g_array_append_val(out, a);
+  }
+  return TRUE;
+}

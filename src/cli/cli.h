@@ -35,6 +35,9 @@ gboolean ic_cli_parse(IcCli *cli, int *argc, char ***argv,
 /* Print "iommuctl <command>: <message>" on stderr; returns the exit status
  * that belongs to the error (see ic_error_exit_status) and frees it. */
 int ic_cli_fail(IcCli *cli, GError *error);
+/* argv[1..argc-1] as PCI addresses appended to OUT (a GArray of IcPciAddr);
+ * on the first bad one, report it and set *status to the exit status. */
+gboolean ic_cli_parse_addrs(IcCli *cli, int argc, char **argv, GArray *out, int *status);
 
 /* "iommuctl <command>: <message>" on stderr, exit status 2. */
 int ic_cli_usage_error(IcCli *cli, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

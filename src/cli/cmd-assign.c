@@ -33,21 +33,6 @@ apply_waits(IcCli *cli, const WaitOptions *w)
   return TRUE;
 }
 
-static gboolean
-parse_addrs(IcCli *cli, int argc, char **argv, GArray *out, int *status)
-{
-  for (int i = 1; i < argc; i++) {
-    IcPciAddr a;
-    g_autoptr(GError) error = NULL;
-    if (!ic_pci_addr_parse(argv[i], &a, &error)) {
-      *status = ic_cli_fail(cli, g_steal_pointer(&error));
-      return FALSE;
-    }
-    g_array_append_val(out, a);
-  }
-  return TRUE;
-}
-
 /* ---- plan ------------------------------------------------------------------ */
 
 static void
@@ -152,7 +137,7 @@ ic_cmd_plan(IcCli *cli, int argc, char **argv)
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one PCI address");
   g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
-  if (!parse_addrs(cli, argc, argv, addrs, &status))
+  if (!ic_cli_parse_addrs(cli, argc, argv, addrs, &status))
     return status;
   g_autoptr(GError) error = NULL;
   g_autoptr(IcAssignPlan) plan = ic_assign_plan_new(cli->ctx, (IcPciAddr *) addrs->data, addrs->len,
@@ -223,7 +208,7 @@ ic_cmd_detach(IcCli *cli, int argc, char **argv)
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one PCI address");
   g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
-  if (!parse_addrs(cli, argc, argv, addrs, &status))
+  if (!ic_cli_parse_addrs(cli, argc, argv, addrs, &status))
     return status;
   IcAssignDetachOptions opts = {.driver = driver, .force = force};
   g_autoptr(IcAssignReport) report = NULL;
@@ -252,7 +237,7 @@ ic_cmd_reattach(IcCli *cli, int argc, char **argv)
   if (all == (argc > 1))
     return ic_cli_usage_error(cli, "give PCI addresses or --all (not both)");
   g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
-  if (!parse_addrs(cli, argc, argv, addrs, &status))
+  if (!ic_cli_parse_addrs(cli, argc, argv, addrs, &status))
     return status;
   g_autoptr(IcAssignReport) report = NULL;
   GError *error = NULL;

@@ -6,21 +6,6 @@
 
 #include <stdio.h>
 
-static gboolean
-parse_addrs(IcCli *cli, int argc, char **argv, GArray *out, int *status)
-{
-  for (int i = 1; i < argc; i++) {
-    IcPciAddr a;
-    g_autoptr(GError) error = NULL;
-    if (!ic_pci_addr_parse(argv[i], &a, &error)) {
-      *status = ic_cli_fail(cli, g_steal_pointer(&error));
-      return FALSE;
-    }
-    g_array_append_val(out, a);
-  }
-  return TRUE;
-}
-
 /* The command written into every file: the verb, the canonical addresses
  * and the options that change what is bound (never the roots or --json). */
 static char *
@@ -280,7 +265,7 @@ ic_cmd_persist(IcCli *cli, int argc, char **argv)
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one PCI address (or --list, --verify)");
   g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
-  if (!parse_addrs(cli, argc, argv, addrs, &status))
+  if (!ic_cli_parse_addrs(cli, argc, argv, addrs, &status))
     return status;
   g_autofree char *command = canonical_command("persist", addrs, driver, force);
   IcPersistOptions o = {.driver = driver, .config_root = config_root, .command = command,
@@ -315,7 +300,7 @@ ic_cmd_unpersist(IcCli *cli, int argc, char **argv)
   if (all == (argc > 1))
     return ic_cli_usage_error(cli, "give PCI addresses or --all (not both)");
   g_autoptr(GArray) addrs = g_array_new(FALSE, FALSE, sizeof(IcPciAddr));
-  if (!parse_addrs(cli, argc, argv, addrs, &status))
+  if (!ic_cli_parse_addrs(cli, argc, argv, addrs, &status))
     return status;
   IcUnpersistOptions o = {.all = all, .keep_bound = keep_bound, .dry_run = dry_run};
   g_autoptr(GError) error = NULL;
