@@ -59,23 +59,16 @@ ic_ps_store_close(IcPsStore *s)
 static gboolean
 trust_db_file(const char *path, gboolean create, GError **error)
 {
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
   if (fd < 0) {
     g_set_error(error, IC_ERROR, errno == ELOOP ? IC_ERROR_PERMISSION : IC_ERROR_IO,
                 "%s: %s", path, errno == ELOOP ? "is a symlink; refusing it" : g_strerror(errno));
     return FALSE;
   }
-  struct stat st;
-  gboolean ok = fstat(fd, &st) == 0;
+  /* the state directory's rule, as for the assign layer's journal */
+  gboolean ok = ic_trusted_state_fd(fd, path, FALSE, error);
   close(fd);
-  if (!ok || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-    g_set_error(error, IC_ERROR, IC_ERROR_PERMISSION,
-                "%s is not a regular file owned by root (or you) and writable by its owner only; "
-                "fix it (chown root:root, chmod 600) or move it away", path);
-    return FALSE;
-  }
-  return TRUE;
+  return ok;
 }
 
 IcPsStore *
