@@ -20,10 +20,12 @@ _iommuctl_prog()
 }
 
 # Names of the entries of a list in help output: the indented first words
-# after the line HEADER, up to the next empty line.
+# after the line HEADER, up to the next empty line.  'Commands:' also takes
+# the other command groups of 'iommuctl help' ("Fleet commands (...):").
 _iommuctl_help_list()
 {
-    awk -v h="$1" '$0 == h { f = 1; next } /^$/ { f = 0 } f && /^  [a-z]/ { print $1 }'
+    awk -v h="$1" '$0 == h || (h == "Commands:" && /^[A-Z][a-z]* commands.*:$/) { f = 1; next }
+        /^$/ { f = 0 } f && /^  [a-z]/ { print $1 }'
 }
 
 # Long and short options of a help text; options that take a value end

@@ -11,3 +11,5 @@
 #include <iommuctl/domain-edit.h>
 #include <iommuctl/qemu.h>
 #include <iommuctl/policy.h>
+#include <iommuctl/persist.h>
+#include <iommuctl/fleet.h>
