@@ -6,14 +6,9 @@
 #     oracle-disagreements.txt (rules libvirt lacks; see docs/domain.md).
 set -u
 : "${IOMMUCTL:?}" "${IOMMUCTL_SRCDIR:?}"
-oracle="$IOMMUCTL_SRCDIR/tests/lib/libvirt-oracle"
 here="$IOMMUCTL_SRCDIR/tests/domain"
-if ! "$oracle" start >/dev/null 2>/tmp/ic-oracle-err.$$; then
-  echo "libvirt oracle not available: $(cat /tmp/ic-oracle-err.$$)"; rm -f /tmp/ic-oracle-err.$$
-  [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ] && { echo "1..0 # SKIP no libvirt oracle"; exit 0; }
-  exit 1
-fi
-rm -f /tmp/ic-oracle-err.$$
+. "$IOMMUCTL_SRCDIR/tests/lib/oracle.sh"
+ic_oracle_require
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # a few edited documents too: what viommu and protect write must be accepted
 "$IOMMUCTL" domain viommu --model intel --host-aw-bits 39 "$here/corpus/x86-q35-gpu.xml" > "$tmp/edit-viommu-intel.xml" 2>/dev/null

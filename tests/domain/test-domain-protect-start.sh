@@ -6,14 +6,9 @@
 # as many devices as protect reported, and lint must find no QEMU error in it.
 set -u
 : "${IOMMUCTL:?}" "${IOMMUCTL_SRCDIR:?}"
-oracle="$IOMMUCTL_SRCDIR/tests/lib/libvirt-oracle"
 corpus="$IOMMUCTL_SRCDIR/tests/domain/corpus/virt-install"
-if ! "$oracle" start >/dev/null 2>/tmp/ic-oracle-err.$$; then
-  echo "libvirt oracle not available: $(cat /tmp/ic-oracle-err.$$)"; rm -f /tmp/ic-oracle-err.$$
-  [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ] && { echo "1..0 # SKIP no libvirt oracle"; exit 0; }
-  exit 1
-fi
-rm -f /tmp/ic-oracle-err.$$
+. "$IOMMUCTL_SRCDIR/tests/lib/oracle.sh"
+ic_oracle_require
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/img" "$tmp/share"
 chmod 755 "$tmp"
