@@ -13,7 +13,9 @@ artifacts="$(dirname "$exe")/artifacts-$name"
 rm -rf "$work" "$artifacts"
 mkdir -p "$work" "$artifacts"
 rc=0
-"$exe" -seed="$seed" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+# -error_exitcode: libFuzzer's default, 77, is what meson reads as "skipped",
+# which once turned a crash into a skip
+"$exe" -seed="$seed" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 \
   -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" $( [ -d "$seeds" ] && echo "$seeds" ) || rc=$?
 # A CI log keeps only its tail: end it with the input that failed.
 for f in "$artifacts"/*; do

@@ -99,11 +99,22 @@ ic_placement_parse_provider(JsonNode *root, const char *what, GError **error)
   return parse_provider(ic_json_node_object(root), what, error);
 }
 
+/* NODE as an object, or an error naming WHAT and which part of the reply
+ * is not an object (a NULL with no error would read as success). */
+static JsonObject *
+reply_object(JsonNode *node, const char *what, const char *part, GError **error)
+{
+  JsonObject *o = ic_json_node_object(node);
+  if (o == NULL)
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: %s is not a JSON object", what, part);
+  return o;
+}
+
 GPtrArray *
 ic_placement_parse_providers(JsonNode *root, const char *what, GError **error)
 {
   JsonArray *list = NULL;
-  JsonObject *o = ic_json_node_object(root);
+  JsonObject *o = reply_object(root, what, "the reply", error);
   if (o == NULL || !ic_json_get_array(o, "resource_providers", what, &list, error))
     return NULL;
   if (list == NULL) {
@@ -124,7 +135,7 @@ GPtrArray *
 ic_placement_parse_traits(JsonNode *root, const char *what, gint64 *generation, GError **error)
 {
   JsonArray *list = NULL;
-  JsonObject *o = ic_json_node_object(root);
+  JsonObject *o = reply_object(root, what, "the reply", error);
   gint64 gen = -1;
   if (o == NULL || !ic_json_get_array(o, "traits", what, &list, error) ||
       !ic_json_get_int(o, "resource_provider_generation", what, &gen, error))
@@ -151,7 +162,7 @@ GHashTable *
 ic_placement_parse_candidates(JsonNode *root, const char *what, GError **error)
 {
   JsonArray *reqs = NULL;
-  JsonObject *o = ic_json_node_object(root);
+  JsonObject *o = reply_object(root, what, "the reply", error);
   if (o == NULL || !ic_json_get_array(o, "allocation_requests", what, &reqs, error))
     return NULL;
   if (reqs == NULL) {
@@ -160,7 +171,8 @@ ic_placement_parse_candidates(JsonNode *root, const char *what, GError **error)
   }
   g_autoptr(GHashTable) set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   for (guint i = 0; i < json_array_get_length(reqs); i++) {
-    JsonObject *ar = ic_json_node_object(json_array_get_element(reqs, i));
+    g_autofree char *part = g_strdup_printf("allocation_requests[%u]", i);
+    JsonObject *ar = reply_object(json_array_get_element(reqs, i), what, part, error);
     JsonObject *alloc = NULL;
     if (ar == NULL || !ic_json_get_object(ar, "allocations", what, &alloc, error))
       return NULL;

@@ -56,6 +56,15 @@ test_wrong_types(void)
   g_clear_error(&error);
   /* a reply nested 100,000 deep is refused by the depth pre-scan, not a
    * stack overflow in json-glib */
+  /* an allocation request that is not an object is an error, not a NULL
+   * without one (found by fuzz-fleet) */
+  {
+    g_autoptr(JsonNode) n = parse("{\"allocation_requests\": [4444444444444444444444444444], \"x\": {}}");
+    g_autoptr(GError) e = NULL;
+    g_assert_null(ic_placement_parse_candidates(n, "GET /allocation_candidates", &e));
+    g_assert_error(e, IC_ERROR, IC_ERROR_PARSE);
+    g_assert_nonnull(strstr(e->message, "allocation_requests[0] is not a JSON object"));
+  }
   g_autofree char *deep = g_strnfill(100000, '[');
   g_assert_null(ic_placement_parse_object(deep, strlen(deep), "GET /resource_providers", &error));
   g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
