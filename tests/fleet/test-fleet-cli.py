@@ -12,20 +12,8 @@ import subprocess
 import sys
 import tempfile
 
-IOMMUCTL = os.environ["IOMMUCTL"]
-FIXTURE = os.path.join(os.environ["IOMMUCTL_SRCDIR"], "tests", "fixtures", "host-guest-intel-pxb")
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run([IOMMUCTL, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleetcheck import IOMMUCTL, FIXTURE, failures, check, run  # noqa: E402
 
 
 # Kubernetes' rules as NFD applies them (IsQualifiedName / IsValidLabelValue)

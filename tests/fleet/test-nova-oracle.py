@@ -13,23 +13,10 @@ import subprocess
 import sys
 import tempfile
 
-IOMMUCTL = os.environ["IOMMUCTL"]
-SRC = os.environ["IOMMUCTL_SRCDIR"]
-FIXTURE = os.path.join(SRC, "tests", "fixtures", "host-guest-intel-pxb")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleetcheck import IOMMUCTL, SRC, FIXTURE, failures, check, run  # noqa: E402
 PARSE = os.path.join(SRC, "tests", "fleet", "nova-parse.py")
 PY = "/usr/bin/python3"
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def run(*args):
-    p = subprocess.run([IOMMUCTL, *args], capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout, p.stderr
 
 
 def devices():

@@ -18,23 +18,14 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from placement_server import Placement, Missing, HEADERS  # noqa: E402
+from fleetcheck import IOMMUCTL, FIXTURE, failures, check, run as run_iommuctl  # noqa: E402
 
-IOMMUCTL = os.environ["IOMMUCTL"]
-FIXTURE = os.path.join(os.environ["IOMMUCTL_SRCDIR"], "tests", "fixtures", "host-guest-intel-pxb")
 HOST = ["--sysfs-root", FIXTURE, "--host-arch", "x86_64", "--libvirt-version", "9.0.0",
         "--qemu-version", "7.2.0"]
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def run(*args):
-    p = subprocess.run([IOMMUCTL, *args], capture_output=True, text=True, timeout=300)
-    return p.returncode, p.stdout, p.stderr
+    return run_iommuctl(*args, timeout=300)
 
 
 def sync(url, *extra):

@@ -14,15 +14,8 @@ import subprocess
 import sys
 import tempfile
 
-IOMMUCTL = os.environ["IOMMUCTL"]
-FIXTURE = os.path.join(os.environ["IOMMUCTL_SRCDIR"], "tests", "fixtures", "host-guest-intel-pxb")
-failures = []
-
-
-def check(cond, what):
-    print(("ok    " if cond else "FAIL  ") + what)
-    if not cond:
-        failures.append(what)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleetcheck import IOMMUCTL, FIXTURE, failures, check  # noqa: E402
 
 
 def promtool(text):
