@@ -146,17 +146,6 @@ ic_qemu_build_free(IcQemuBuild *build)
   g_free(build);
 }
 
-char *
-ic_qemu_binary_for(const IcDomainDoc *doc, const char *override)
-{
-  if (override != NULL)
-    return g_strdup(override);
-  const IcDomainDef *def = ic_domain_doc_def(doc);
-  if (def->emulator != NULL && *def->emulator)
-    return g_strdup(def->emulator);
-  const char *arch = def->arch ? def->arch : "x86_64";
-  return g_strdup_printf("/usr/bin/qemu-system-%s", arch);
-}
 
 /* ---- PCI placement -------------------------------------------------------- */
 
