@@ -194,26 +194,31 @@ typedef struct {
 gboolean ic_qemu_bypass_apply(IcDomainDoc *doc, const IcQemuBypassEdit *edit,
                               GPtrArray *notes, GError **error);
 
-/* ---- iommuctl run ------------------------------------------------------ */
+/* ---- iommuctl run ------------------------------------------------------
+ * On the engine (libvirt's embedded QEMU driver, src/qemu/engine.h). */
 
 typedef struct {
-  const IcQemuCaps *caps;
-  const char *binary;
-  gboolean binary_from_operator; /* --qemu: no trust rule (see ic_qemu_emulator_trusted) */
-  const char *user;         /* QEMU drops to this user (-run-with user= / -runas);
-                             * NULL: libvirt-qemu where it exists, else refuse as root */
-  gboolean dry_run;         /* print the plan, change nothing */
-  gboolean keep_memlock;    /* leave RLIMIT_MEMLOCK alone (managed elsewhere) */
+  const char *emulator;     /* --qemu: executed as the operator names it (no
+                             * trust rule); NULL: the XML's, which must pass it */
+  const char *user;         /* --user: QEMU runs as this user (a DAC seclabel for
+                             * the domain); NULL: the engine's qemu.conf user */
+  gboolean dry_run;         /* print the plan and libvirt's argv, change nothing */
+  guint shutdown_timeout_s; /* after a signal: graceful shutdown, destroy after
+                             * this many seconds (0: 30) */
   guint64 host_ram_bytes;   /* for the memlock report; 0 unknown */
 } IcQemuRunOptions;
 
-/* Lint (refuse on errors), detach managed hostdevs (whole groups,
- * journaled), raise RLIMIT_MEMLOCK, run QEMU in the foreground forwarding
- * SIGINT/SIGTERM/SIGHUP, reattach on exit.  The plan and progress go to
- * out (one line each).  Returns QEMU's exit status (or 128+signal) in
- * *qemu_status. */
+/* Lint (refuse on errors), detach the managed='yes' PCI hostdevs' whole
+ * groups (journaled), start the domain on the engine with those hostdevs
+ * as managed='no', stay in the foreground until it ends (SIGINT/SIGTERM/
+ * SIGHUP: virDomainShutdown, then virDomainDestroy after the timeout or a
+ * second signal), reattach the groups on every exit.  The plan and progress
+ * go to out (one line each; NULL: stdout as they happen).  TRUE with
+ * *exit_status 0 after the guest shut down, 128+signal when a signal ended
+ * it; FALSE with error when libvirt or QEMU failed (the guest crashed, QEMU
+ * died, libvirt refused the start). */
 gboolean ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts,
-                     GPtrArray *out, int *qemu_status, GError **error);
+                     GPtrArray *out, int *exit_status, GError **error);
 
 /* ---- property read-back over QMP ---------------------------------------- */
 
