@@ -26,24 +26,20 @@ const char *ic_run_stop_to_string(IcRunStop stop);
 typedef struct IcRunVirt IcRunVirt;
 
 /* A connection of run's own to uri (ic_qemu_engine_uri: open the engine
- * first, which also runs libvirt's event loop).  Freeing it closes the
- * connection, which destroys a domain started with autodestroy. */
+ * first, which also runs libvirt's event loop).  Freeing it destroys the
+ * domain when it still runs, then closes the connection. */
 IcRunVirt *ic_run_virt_open(const char *uri, GError **error);
 void ic_run_virt_free(IcRunVirt *rv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcRunVirt, ic_run_virt_free)
 
-/* libvirt's test driver (test:///...): "runs" domains without QEMU and has
- * no VIR_DOMAIN_START_AUTODESTROY. */
-gboolean ic_run_virt_is_test_driver(IcRunVirt *rv);
-
 /* Register the lifecycle callback for the domain called name, then
- * virDomainCreateXML(xml) (not
- * paused; AUTODESTROY when autodestroy: closing the connection kills QEMU).
- * libvirt's refusal is IC_ERROR_FAILED with libvirt's message. */
-gboolean ic_run_virt_start(IcRunVirt *rv, const char *name, const char *xml, gboolean autodestroy, GError **error);
-/* The running domain's id ("-1" when unknown) and its XML as libvirt holds it. */
+ * virDomainCreateXML(xml), not paused.  libvirt's refusal is
+ * IC_ERROR_FAILED with libvirt's message. */
+gboolean ic_run_virt_start(IcRunVirt *rv, const char *name, const char *xml, GError **error);
+/* The running domain's id (-1 when unknown). */
 int ic_run_virt_domain_id(IcRunVirt *rv);
-char *ic_run_virt_domain_xml(IcRunVirt *rv);
+/* Started and not shut off (running, paused, crashed and kept). */
+gboolean ic_run_virt_active(IcRunVirt *rv);
 
 /* NONE while it runs.  Uses the event when one came; otherwise asks libvirt
  * (virDomainGetState; a transient domain that is gone is OTHER). */

@@ -9,8 +9,11 @@
  * Order matters for "nothing left behind": SIGINT/SIGTERM/SIGHUP are
  * blocked before libvirt starts a thread (so none of its threads dies of
  * them), every host change has its undo on the one exit path, and the
- * domain is destroyed and its connection closed (AUTODESTROY) before the
- * groups are reattached, so QEMU no longer holds /dev/vfio/N then. */
+ * domain is destroyed (when it still runs) and its connection closed before
+ * the groups are reattached, so QEMU no longer holds /dev/vfio/N then.
+ * libvirt 9.0's embedded driver has no VIR_DOMAIN_START_AUTODESTROY, and it
+ * daemonizes QEMU: only a SIGKILL of iommuctl itself leaves QEMU running
+ * (docs/qemu.md says how to end it). */
 #include "qemu-private.h"
 #include "engine.h"
 #include "run-virt.h"
@@ -374,16 +377,36 @@ on_signal(IcRunVirt *rv, RunWait *w, int sig, guint timeout_s, GPtrArray *out)
   w->destroy_at = g_get_monotonic_time();
 }
 
+/* The poll can see the domain gone before libvirt's event loop delivered
+ * the event that says why (libvirt removes the transient domain first): the
+ * event gets this long to arrive before the poll's answer is taken. */
+#define EVENT_GRACE_US (3 * G_USEC_PER_SEC)
+
+static IcRunStop
+stop_reason(IcRunVirt *rv, gboolean poll_now, gint64 *polled_gone_at)
+{
+  IcRunStop by_event = ic_run_virt_stopped(rv, FALSE);
+  if (by_event != IC_RUN_STOP_NONE || (!poll_now && *polled_gone_at == 0))
+    return by_event;
+  IcRunStop polled = ic_run_virt_stopped(rv, TRUE);
+  if (polled == IC_RUN_STOP_NONE)
+    return polled;
+  if (*polled_gone_at == 0)
+    *polled_gone_at = g_get_monotonic_time();
+  return g_get_monotonic_time() - *polled_gone_at >= EVENT_GRACE_US ? polled : IC_RUN_STOP_NONE;
+}
+
 static void
 wait_for_stop(IcRunVirt *rv, RunWait *w, guint timeout_s, GPtrArray *out)
 {
   guint ticks = 0;
+  gint64 polled_gone_at = 0;
   for (;;) {
     int sig = take_signal(200);
     if (sig != 0)
       on_signal(rv, w, sig, timeout_s, out);
-    w->stop = ic_run_virt_stopped(rv, ++ticks % 5 == 0);
-    if (w->stop == IC_RUN_STOP_CRASHED && ic_run_virt_stopped(rv, TRUE) == IC_RUN_STOP_NONE) {
+    w->stop = stop_reason(rv, ++ticks % 5 == 0, &polled_gone_at);
+    if (w->stop == IC_RUN_STOP_CRASHED && ic_run_virt_active(rv)) {
       /* on_crash='preserve' keeps a crashed guest: nobody will resume it here */
       g_autoptr(GError) e = NULL;
       if (!ic_run_virt_destroy(rv, &e))
@@ -425,18 +448,21 @@ run_domain(IcQemuEngine *engine, const char *name, const char *xml, const IcQemu
   g_autoptr(IcRunVirt) rv = ic_run_virt_open(ic_qemu_engine_uri(engine), error);
   if (rv == NULL)
     return FALSE;
-  /* libvirt's test driver has no AUTODESTROY; the explicit destroy below
-   * covers every path but our own crash there */
-  gboolean autodestroy = !ic_run_virt_is_test_driver(rv);
   int early = take_signal(0);
   if (early != 0) {
     say(out, "%s before the start: not starting", g_strsignal(early));
     *status = 128 + early;
     return TRUE;
   }
-  if (!ic_run_virt_start(rv, name, xml, autodestroy, error))
+  if (!ic_run_virt_start(rv, name, xml, error))
     return FALSE;
-  say(out, "domain %s started (libvirt id %d); waiting until it shuts down", name, ic_run_virt_domain_id(rv));
+  const char *root = ic_qemu_engine_root(engine);
+  g_autofree char *pidfile = root ? g_strdup_printf("%s/run/qemu/%s.pid", root, name) : NULL;
+  g_autofree char *pid = NULL;
+  if (pidfile != NULL && g_file_get_contents(pidfile, &pid, NULL, NULL))
+    g_strstrip(pid);
+  say(out, "domain %s started (libvirt id %d%s%s); waiting until it shuts down", name, ic_run_virt_domain_id(rv),
+      pid ? ", QEMU pid " : "", pid ? pid : "");
   if (debug_hook("fail-after-start")) {
     ic_run_virt_destroy(rv, NULL);
     g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "IOMMUCTL_DEBUG_RUN: failure injected after the start");
@@ -455,8 +481,9 @@ run_domain(IcQemuEngine *engine, const char *name, const char *xml, const IcQemu
     *status = 0;
     return TRUE;
   }
-  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "domain %s %s%s", name, ic_run_stop_to_string(w.stop),
-              w.stop == IC_RUN_STOP_FAILED ? "; QEMU's log is in the engine's root, log/qemu" : "");
+  g_autofree char *log = root ? g_strdup_printf("%s/log/qemu/%s.log", root, name) : NULL;
+  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "domain %s %s%s%s", name, ic_run_stop_to_string(w.stop),
+              log ? "; QEMU's log: " : "", log ? log : "");
   return FALSE;
 }
 
@@ -543,8 +570,8 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
   ok = run_domain(engine, def->name, xml, opts, out, exit_status, &local);
 
 out:
-  /* run_domain closed its connection: QEMU is gone (destroyed, or killed by
-   * AUTODESTROY) before the devices go back */
+  /* run_domain destroyed what still ran and closed its connection: QEMU no
+   * longer holds /dev/vfio/N when the devices go back */
   if (detached) {
     g_autoptr(GError) re = NULL;
     if (!reattach(ctx, addrs, out, &re)) {
