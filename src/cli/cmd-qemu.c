@@ -4,20 +4,10 @@
 #include <iommuctl/domain.h>
 #include <iommuctl/qemu.h>
 #include "util/ic-util.h"
+#include "qemu/engine.h"
 
 #include <stdio.h>
 #include <unistd.h>
-
-static IcQemuCaps *
-select_caps(IcCli *cli, const IcDomainDoc *doc, const char *qemu, const char *version, const char *caps_file,
-            char **binary_out, GError **error)
-{
-  g_autofree char *binary = ic_qemu_binary_for(doc, qemu);
-  IcQemuCaps *caps = ic_qemu_caps_select(cli->ctx, binary, qemu != NULL, version, caps_file, error);
-  if (caps != NULL)
-    *binary_out = g_steal_pointer(&binary);
-  return caps;
-}
 
 static void
 print_notes_text(const IcDomainDoc *doc, GPtrArray *notes)
@@ -97,133 +87,147 @@ add_checks_json(JsonBuilder *b, GPtrArray *checks)
   json_builder_end_array(b);
 }
 
-/* Several files in one process: each argv after a "# FILE" line; caps are
- * probed once per emulator.  Exit status: the worst of the files. */
-static int
-qemu_args_batch(IcCli *cli, int argc, char **argv, const char *qemu, const char *version, const char *caps_file,
-                gboolean shell, gboolean paused, const char *qmp)
+static void
+print_checks_text(GPtrArray *checks)
 {
-  g_autoptr(GHashTable) caps_by_binary = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                                               (GDestroyNotify) ic_qemu_caps_free);
-  int worst = IC_EXIT_OK;
-  for (int i = 1; i < argc; i++) {
-    GError *error = NULL;
-    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[i], &error);
-    if (doc == NULL) {
-      worst = MAX(worst, ic_cli_fail(cli, error));
-      continue;
-    }
-    g_autofree char *binary = ic_qemu_binary_for(doc, qemu);
-    IcQemuCaps *caps = g_hash_table_lookup(caps_by_binary, binary);
-    if (caps == NULL) {
-      caps = ic_qemu_caps_select(cli->ctx, binary, qemu != NULL, version, caps_file, &error);
-      if (caps == NULL) {
-        worst = MAX(worst, ic_cli_fail(cli, error));
-        continue;
-      }
-      g_hash_table_insert(caps_by_binary, g_strdup(binary), caps);
-    }
-    IcQemuBuildOptions bo = {.caps = caps, .binary = binary, .paused = paused, .qmp_socket = qmp};
-    g_autoptr(IcQemuBuild) build = ic_qemu_build(cli->ctx, doc, &bo, &error);
-    if (build == NULL) {
-      worst = MAX(worst, ic_cli_fail(cli, error));
-      continue;
-    }
-    print_notes_text(doc, build->notes);
-    g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : argv_to_lines_escaped(build->argv);
-    g_autofree char *shown = ic_escape_control(argv[i]);
-    printf("# %s\n%s", shown, text);
+  for (guint i = 0; checks && i < checks->len; i++) {
+    const IcQemuCheck *c = checks->pdata[i];
+    g_autofree char *what = ic_escape_control(c->what);
+    g_autofree char *actual = ic_escape_control(c->actual ? c->actual : "(unreadable)");
+    fprintf(stderr, "verify: %s %s: expected %s, QEMU has %s\n", c->skipped ? "skip" : c->ok ? "ok  " : "FAIL", what,
+            c->expected, actual);
   }
-  return worst;
 }
 
+static guint
+count_bad(GPtrArray *checks)
+{
+  guint bad = 0;
+  for (guint i = 0; checks && i < checks->len; i++)
+    bad += !((IcQemuCheck *) checks->pdata[i])->ok;
+  return bad;
+}
+
+static void
+print_json(IcQemuEngine *engine, const char *file, const IcQemuBuild *build, guint libvirt_version,
+           GPtrArray *checks)
+{
+  g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-args", 2);
+  ic_json_add_string_or_null(b, "file", file);
+  ic_json_add_string_or_null(b, "binary", build->argv->binary);
+  ic_json_add_string_or_null(b, "engine", ic_qemu_engine_uri(engine));
+  ic_json_add_string_or_null(b, "libvirt", ic_qemu_engine_libvirt_version(engine));
+  g_autofree char *lv = g_strdup_printf("%u.%u", libvirt_version / 1000000, libvirt_version / 1000 % 1000);
+  ic_json_add_string(b, "libvirt_version", lv);
+  json_builder_set_member_name(b, "env");
+  json_builder_begin_array(b);
+  for (int i = 0; build->env && build->env[i]; i++)
+    json_builder_add_string_value(b, build->env[i]);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "argv");
+  json_builder_begin_array(b);
+  g_auto(GStrv) v = ic_qemu_argv_to_strv(build->argv);
+  for (int i = 0; v[i]; i++)
+    json_builder_add_string_value(b, v[i]);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "options");
+  g_autoptr(JsonNode) opts = ic_qemu_argv_to_json(build->argv);
+  json_builder_add_value(b, json_node_copy(json_object_get_member(json_node_get_object(opts), "options")));
+  add_notes_json(b, build->notes);
+  if (build->memlock_bytes == G_MAXUINT64)
+    ic_json_add_string(b, "memlock", "unlimited");
+  else
+    ic_json_add_int(b, "memlock", (gint64) build->memlock_bytes);
+  if (checks != NULL)
+    add_checks_json(b, checks);
+  ic_json_end_document(b);
+}
+
+/* One engine connection for every file; each argv after a "# FILE" line
+ * when there are several.  Exit status: the worst of the files. */
 int
 ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
 {
-  g_autofree char *qemu = NULL, *version = NULL, *caps_file = NULL, *qmp = NULL;
-  gboolean shell = FALSE, paused = FALSE, verify = FALSE;
+  g_autofree char *qemu = NULL, *version = NULL, *libvirt_version = NULL;
+  gboolean shell = FALSE, verify = FALSE, no_groups = FALSE;
   GOptionEntry entries[] = {
-    {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu, "QEMU binary (default: <emulator>, else qemu-system-<arch>)", "PATH"},
+    {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu,
+     "QEMU binary (default: <emulator>, else qemu-system-<arch>, which must pass the trusted-binary rule)", "PATH"},
     {"qemu-version", 0, 0, G_OPTION_ARG_STRING, &version,
-     "Generate for this QEMU version (its options from iommuctl's version table over the probed binary)", "X.Y"},
-    {"qemu-caps", 0, 0, G_OPTION_ARG_FILENAME, &caps_file, "Capability file instead of probing (schema iommuctl.qemu-caps)", "FILE"},
+     "Also check the command line against QEMU X.Y (iommuctl's table of when each IOMMU option appeared)", "X.Y"},
+    {"libvirt-version", 0, 0, G_OPTION_ARG_STRING, &libvirt_version,
+     "Lint by the rules of libvirt X.Y (default: the installed libvirt, else 9.0); the argv is the installed "
+     "libvirt's", "X.Y"},
     {"shell", 0, 0, G_OPTION_ARG_NONE, &shell, "One shell-quoted line instead of one option per line", NULL},
-    {"paused", 'S', 0, G_OPTION_ARG_NONE, &paused, "Add -S (start paused)", NULL},
-    {"qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp, "Add a QMP monitor on this unix socket", "SOCKET"},
     {"verify", 0, 0, G_OPTION_ARG_NONE, &verify,
-     "Start the QEMU paused and read back every property set (qom-get, info qtree); exit 1 on a mismatch", NULL},
+     "Start the domain paused on the engine and read back every IOMMU property (qom-get, info qtree); exit 1 "
+     "on a mismatch", NULL},
+    {"no-groups", 0, 0, G_OPTION_ARG_NONE, &no_groups,
+     "Do not check the hostdevs' IOMMU groups on this host", NULL},
     {NULL},
   };
   int status;
   if (!ic_cli_parse(cli, &argc, &argv, "FILE...",
-                    "the QEMU command line a domain XML means (refuses what it cannot express exactly)", entries, &status))
+                    "libvirt's own QEMU command line for a domain XML (its embedded QEMU driver), with iommuctl's "
+                    "checks and the bypass libvirt cannot express",
+                    entries, &status))
     return status;
   if (argc < 2)
     return ic_cli_usage_error(cli, "expected a domain XML file");
-  if (argc > 2) {
-    if (cli->json || verify)
-      return ic_cli_usage_error(cli, "--json and --verify take one file");
-    return qemu_args_batch(cli, argc, argv, qemu, version, caps_file, shell, paused, qmp);
-  }
+  if (argc > 2 && cli->json)
+    return ic_cli_usage_error(cli, "--json takes one file");
+  guint lv = 0;
+  if (libvirt_version != NULL && !ic_libvirt_version_parse(libvirt_version, &lv))
+    return ic_cli_usage_error(cli, "--libvirt-version takes X.Y, not '%s'", libvirt_version);
+  if (lv == 0)
+    lv = ic_libvirt_version_installed(NULL) ? ic_libvirt_version_installed(NULL) : 9000000;
   GError *error = NULL;
-  g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[1], &error);
-  if (doc == NULL)
+  g_autoptr(IcQemuEngine) engine = ic_qemu_engine_open(cli->ctx, &error);
+  if (engine == NULL)
     return ic_cli_fail(cli, error);
-  g_autofree char *binary = NULL;
-  g_autoptr(IcQemuCaps) caps = select_caps(cli, doc, qemu, version, caps_file, &binary, &error);
-  if (caps == NULL)
-    return ic_cli_fail(cli, error);
-  IcQemuBuildOptions bo = {.caps = caps, .binary = binary, .paused = paused, .qmp_socket = qmp};
-  g_autoptr(IcQemuBuild) build = ic_qemu_build(cli->ctx, doc, &bo, &error);
-  if (build == NULL)
-    return ic_cli_fail(cli, error);
-  g_autoptr(GPtrArray) checks = NULL;
-  if (verify) {
-    /* --verify starts the emulator: the XML's must pass the trust rule */
-    if (qemu == NULL) {
-      g_autofree char *resolved = NULL;
-      if (!ic_qemu_emulator_trusted(binary, &resolved, &error))
-        return ic_cli_fail(cli, error);
-      g_free(build->argv->binary);
-      build->argv->binary = g_steal_pointer(&resolved);
+  IcQemuBuildOptions bo = {
+    .emulator = qemu,
+    .libvirt_version = lv,
+    .qemu_version = version,
+    .host_ram_bytes = (guint64) sysconf(_SC_PHYS_PAGES) * (guint64) sysconf(_SC_PAGESIZE),
+    .skip_groups = no_groups,
+  };
+  int worst = IC_EXIT_OK;
+  for (int i = 1; i < argc; i++) {
+    g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[i], &error);
+    if (doc == NULL) {
+      worst = MAX(worst, ic_cli_fail(cli, error));
+      error = NULL;
+      continue;
     }
-    checks = ic_qemu_verify(cli->ctx, build->argv, &error);
-    if (checks == NULL)
-      return ic_cli_fail(cli, error);
-  }
-  guint bad = 0;
-  for (guint i = 0; checks && i < checks->len; i++)
-    bad += !((IcQemuCheck *) checks->pdata[i])->ok;
-
-  if (cli->json) {
-    g_autoptr(JsonBuilder) b = ic_json_begin_document("qemu-args", 1);
-    ic_json_add_string_or_null(b, "file", argv[1]);
-    ic_json_add_string_or_null(b, "binary", build->argv->binary);
-    ic_json_add_string_or_null(b, "qemu_version", ic_qemu_caps_version(caps));
-    json_builder_set_member_name(b, "argv");
-    json_builder_begin_array(b);
-    g_auto(GStrv) v = ic_qemu_argv_to_strv(build->argv);
-    for (int i = 0; v[i]; i++)
-      json_builder_add_string_value(b, v[i]);
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "options");
-    g_autoptr(JsonNode) opts = ic_qemu_argv_to_json(build->argv);
-    json_builder_add_value(b, json_node_copy(json_object_get_member(json_node_get_object(opts), "options")));
-    add_notes_json(b, build->notes);
-    if (verify)
-      add_checks_json(b, checks);
-    ic_json_end_document(b);
-  } else {
+    g_autoptr(IcQemuBuild) build = ic_qemu_build(engine, cli->ctx, doc, &bo, &error);
+    if (build == NULL) {
+      worst = MAX(worst, ic_cli_fail(cli, error));
+      error = NULL;
+      continue;
+    }
+    g_autoptr(GPtrArray) checks = NULL;
+    if (verify && (checks = ic_qemu_verify(engine, build, argv[i], &error)) == NULL) {
+      worst = MAX(worst, ic_cli_fail(cli, error));
+      error = NULL;
+      continue;
+    }
+    if (count_bad(checks) > 0)
+      worst = MAX(worst, IC_EXIT_NEGATIVE);
+    if (cli->json) {
+      print_json(engine, argv[i], build, lv, checks);
+      continue;
+    }
     print_notes_text(doc, build->notes);
     g_autofree char *text = shell ? ic_qemu_argv_to_shell(build->argv) : argv_to_lines_escaped(build->argv);
-    fputs(text, stdout);
-    for (guint i = 0; checks && i < checks->len; i++) {
-      const IcQemuCheck *c = checks->pdata[i];
-      fprintf(stderr, "verify: %s %s: expected %s, QEMU has %s\n", c->skipped ? "skip" : c->ok ? "ok  " : "FAIL", c->what, c->expected,
-              c->actual ? c->actual : "(unreadable)");
+    if (argc > 2) {
+      g_autofree char *shown = ic_escape_control(argv[i]);
+      printf("# %s\n", shown);
     }
+    fputs(text, stdout);
+    print_checks_text(checks);
   }
-  return bad ? IC_EXIT_NEGATIVE : IC_EXIT_OK;
+  return worst;
 }
 
 static gboolean

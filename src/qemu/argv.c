@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The argv model: options in order, JSON values kept as objects so that two
- * command lines (ours, libvirt's) compare as data, not as text. */
+/* The argv model: options in order, JSON values also kept as objects so
+ * that they can be looked up (by id) and compared as data. */
 #include "iommuctl/qemu.h"
 #include "util/ic-util.h"
 
@@ -81,9 +81,13 @@ json_object_compact(JsonObject *o)
   return ic_json_to_string(n, FALSE);
 }
 
+/* The text wins when both are set: libvirt's JSON exactly as it wrote it
+ * (ic_qemu_argv_from_strv keeps the parsed object beside it for lookups). */
 static char *
 opt_value_string(const IcQemuOpt *o)
 {
+  if (o->text != NULL)
+    return g_strdup(o->text);
   if (o->json != NULL)
     return json_object_compact(o->json);
   return g_strdup(o->text);

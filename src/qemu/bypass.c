@@ -11,8 +11,9 @@
  *     "-machine" "default-bus-bypass-iommu=on"; QEMU merges repeated -machine
  *     options, and the q35 host bridge takes the machine property at init
  *     (a -global on q35-pcihost would be overwritten by it).
- * qemu-args reads the realisation, exactly as libvirt launches it, and warns
- * when the metadata disagrees. */
+ * qemu-args hands the file to libvirt, which launches the realisation; it
+ * warns when the metadata disagrees, and realises the metadata itself when
+ * the file has none of the realisation (IC-Q007). */
 #include "qemu-private.h"
 #include <iommuctl/domain-edit.h>
 
@@ -210,11 +211,44 @@ metadata_agrees(const BypassState *s)
   return TRUE;
 }
 
+static gboolean
+any_realisation(const BypassState *s)
+{
+  return s->default_bus >= 0 || g_hash_table_size(s->buses) > 0;
+}
+
 gboolean
 qb_bypass_collect(QemuBuild *b)
 {
   BypassState s;
   bypass_read(b->def, &s);
+  /* The metadata is iommuctl's record of the intent.  With no realisation
+   * at all (the qemu:override/commandline were removed, or another tool
+   * wrote only the metadata), qemu-args realises it exactly as
+   * `domain bypass` would write it; the realisation wins otherwise, since
+   * that is what libvirt launches. */
+  if (s.meta_present && !any_realisation(&s) && !metadata_agrees(&s)) {
+    b->realise_metadata = TRUE;
+    b->meta_default = s.meta_default;
+    b->meta_buses = g_array_new(FALSE, FALSE, sizeof(IcQemuBypassBus));
+    for (int i = 0; i < 256; i++) {
+      int v = bus_value(s.meta_buses, i);
+      if (v >= 0) {
+        IcQemuBypassBus e = {.index = i, .on = v == 1};
+        g_array_append_val(b->meta_buses, e);
+      }
+    }
+    s.default_bus = s.meta_default;
+    g_hash_table_remove_all(s.buses);
+    GHashTableIter mi;
+    gpointer mk, mv;
+    g_hash_table_iter_init(&mi, s.meta_buses);
+    while (g_hash_table_iter_next(&mi, &mk, &mv))
+      g_hash_table_insert(s.buses, mk, mv);
+    qb_note(b, "IC-Q007", IC_QEMU_NOTE_INFO, s.meta_node,
+            "the bypass that iommuctl's metadata records has no qemu:override/qemu:commandline in the file: "
+            "qemu-args adds them as 'iommuctl domain bypass' writes them (libvirt alone would not bypass)");
+  }
   b->default_bypass = s.default_bus;
   GHashTableIter it;
   gpointer k, v;
@@ -223,15 +257,11 @@ qb_bypass_collect(QemuBuild *b)
     g_hash_table_insert(b->bypass_buses, k, v);
   gboolean on = any_bypass_on(&s);
   gboolean ok = TRUE;
-  if (s.default_bus >= 0 && !ic_qemu_caps_has_machine_prop(b->caps, b->machine_full, "default-bus-bypass-iommu"))
-    ok = qb_fail_caps(b, s.default_arg, "default-bus-bypass-iommu", "machine", "default-bus-bypass-iommu");
-  if (ok && g_hash_table_size(s.buses) > 0 && !ic_qemu_caps_has_device_prop(b->caps, "pxb-pcie", "bypass_iommu"))
-    ok = qb_fail_caps(b, s.override, "bypass_iommu on a pcie-expander-bus", "pxb-pcie", "bypass_iommu");
-  if (ok && on && b->viommu && b->viommu->model == IC_VIOMMU_AMD)
+  if (on && b->viommu && b->viommu->model == IC_VIOMMU_AMD)
     ok = qb_fail(b, b->viommu->base.node, IC_ERROR_BLOCKED,
                  "IOMMU bypass together with the amd vIOMMU: QEMU accepts it, but Debian's 6.1 and 6.12 guest "
                  "kernels crash at boot (NULL pointer dereference in the AMD-Vi driver for device IDs outside the IVRS)");
-  if (ok && s.meta_present && !metadata_agrees(&s))
+  if (ok && s.meta_present && !b->realise_metadata && !metadata_agrees(&s))
     qb_note(b, "IC-Q005", IC_QEMU_NOTE_WARNING, s.meta_node,
             "the iommuctl bypass metadata disagrees with the qemu:commandline/qemu:override that libvirt "
             "launches; the latter wins (rewrite both with 'iommuctl domain bypass')");

@@ -24,6 +24,7 @@
 #include <json-glib/json-glib.h>
 #include <iommuctl/context.h>
 #include <iommuctl/qemu.h>
+#include <iommuctl/domain.h>
 
 G_BEGIN_DECLS
 
@@ -106,5 +107,54 @@ char **ic_qemu_engine_split_native(const char *native, char ***env_out, GError *
  * a word that does not start with '-' is its value; JSON values are parsed
  * for lookups but printed as libvirt wrote them. */
 IcQemuArgv *ic_qemu_argv_from_strv(const char *const *argv);
+
+/* ---- domain qemu-args on the engine (src/qemu/args.c) ------------------------ */
+
+typedef struct {
+  const char *emulator;      /* --qemu: the operator's binary (not trust-checked); NULL: the XML's */
+  guint libvirt_version;     /* lint's rules and texts (X*1000000+Y*1000+Z); 0: the installed
+                              * libvirt, else 9.0 */
+  const char *qemu_version;  /* --qemu-version X.Y: also check the argv against iommuctl's table
+                              * of when each IOMMU-relevant option appeared; NULL: no such check */
+  guint64 host_ram_bytes;    /* for the memlock note; 0 unknown */
+  gboolean skip_groups;      /* no whole-group check of hostdevs on this host (tests, benches) */
+} IcQemuBuildOptions;
+
+typedef struct {
+  IcQemuArgv *argv;          /* libvirt's command line, emulator first */
+  char **env;                /* the environment libvirt sets for it (NAME=VALUE) */
+  char *xml;                 /* the XML given to libvirt: the input plus iommuctl's additions */
+  GPtrArray *notes;          /* IcQemuNote*: lint warnings, bypass, groups, memlock */
+  guint64 memlock_bytes;     /* iommuctl's estimate; 0 none, G_MAXUINT64 unlimited */
+} IcQemuBuild;
+
+void ic_qemu_build_free(IcQemuBuild *build);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuBuild, ic_qemu_build_free)
+
+/* Lint first (errors refuse, IC_ERROR_INVALID_ARG naming FILE:LINE and the
+ * rule), then iommuctl's additions to the XML (bypass realised from its
+ * metadata when the file lacks the qemu:override/commandline), the trusted
+ * emulator, then libvirt's argv.  Whole-group and memlock findings are
+ * notes.  engine NULL: iommuctl's part alone, no argv (build->argv NULL,
+ * build->xml what would be handed over; for fuzzing). */
+IcQemuBuild *ic_qemu_build(IcQemuEngine *engine, IcContext *ctx, const IcDomainDoc *doc,
+                           const IcQemuBuildOptions *opts, GError **error);
+
+/* ---- --verify (src/qemu/verify.c) ---------------------------------------------- */
+
+typedef struct {
+  char *what;               /* "/machine/peripheral/iommu0 caching-mode" */
+  char *expected;
+  char *actual;             /* NULL when unreadable */
+  gboolean ok;
+  gboolean skipped;         /* not started: e.g. vfio-pci without a host IOMMU group */
+} IcQemuCheck;
+
+/* Start build->xml paused on the engine, read back every IOMMU-relevant
+ * property the argv sets (qom-get on /machine/peripheral/<id> and /machine,
+ * info qtree for the host bridges' bypass-iommu), destroy the domain on
+ * every path.  Returns the checks; libvirt or QEMU refusing to start is an
+ * error (IC_ERROR_FAILED) with their text. */
+GPtrArray *ic_qemu_verify(IcQemuEngine *engine, const IcQemuBuild *build, const char *file, GError **error);
 
 G_END_DECLS

@@ -268,12 +268,26 @@ report_memlock(const IcDomainDef *def, const IcQemuRunOptions *opts, GPtrArray *
 
 /* ---- the XML libvirt gets ------------------------------------------------------ */
 
+/* A portable user name (POSIX: letters, digits, '.', '_', '-'; not a leading
+ * '-'): anything else is a typo or an attempt, not a user. */
+static gboolean
+user_name_valid(const char *user)
+{
+  gsize n = strlen(user);
+  if (n == 0 || n > 32 || user[0] == '-')
+    return FALSE;
+  for (gsize i = 0; i < n; i++)
+    if (!g_ascii_isalnum(user[i]) && user[i] != '.' && user[i] != '_' && user[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
 /* The operator's --user as libvirt's per-domain DAC label ("+UID:+GID", the
  * user's primary group): QEMU runs as it, libvirt gives it the files. */
 static char *
 user_seclabel(const char *user, GError **error)
 {
-  if (!qb_safe_word(user) || user[0] == '-') {
+  if (!user_name_valid(user)) {
     g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "--user '%s' is not a user name", user);
     return NULL;
   }

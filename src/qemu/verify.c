@@ -1,15 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Read back, from a paused QEMU, every property a command line set: proof
- * that QEMU took each option as meant (not just that it started). */
+/* Read back, from a QEMU that libvirt's engine started paused, every
+ * property its command line set: proof that QEMU took each option as meant
+ * (not just that it started).  The domain is destroyed on every path. */
 #include "qemu-private.h"
 
 #include <stdio.h>
+#include <libxml/parser.h>
 
 /* Keys that are wiring, not properties worth reading back (links, bus
  * placement, the host BDF of a device that cannot start here anyway). */
 static const char *const skipped_keys[] = {
   "driver", "id", "bus", "addr", "drive", "netdev", "chardev", "rng", "iommufd", "pci-id",
   "host", "qom-type", "node-name", "file", "filename", NULL,
+};
+
+/* Devices all of whose properties are read back. */
+static const char *const iommu_devices[] = {
+  "intel-iommu", "amd-iommu", "AMDVI-PCI", "virtio-iommu", "virtio-iommu-pci", "arm-smmuv3", "pxb-pcie", "pxb", NULL,
+};
+
+/* The properties of any other device that decide its DMA translation. */
+static const char *const dma_keys[] = {
+  "iommu_platform", "ats", "packed", "page-per-vq", "bypass_iommu", "disable-legacy", "disable-modern", NULL,
 };
 
 static char *
@@ -58,11 +70,11 @@ add_check(GPtrArray *out, const char *what, const char *expected, const char *ac
 }
 
 static void
-check_qom(IcQmp *qmp, GPtrArray *out, const char *path, const char *prop, JsonNode *expected_node)
+check_qom(IcQemuDomain *dom, GPtrArray *out, const char *path, const char *prop, JsonNode *expected_node)
 {
   g_autofree char *expected = canon_value(expected_node);
   g_autoptr(GError) err = NULL;
-  g_autoptr(JsonNode) got = ic_qmp_qom_get(qmp, path, prop, &err);
+  g_autoptr(JsonNode) got = ic_qemu_domain_qom_get(dom, path, prop, &err);
   g_autofree char *actual = got ? canon_value(got) : NULL;
   g_autofree char *what = g_strdup_printf("%s %s", path, prop);
   add_check(out, what, expected, actual ? actual : (err ? err->message : NULL));
@@ -72,9 +84,9 @@ check_qom(IcQmp *qmp, GPtrArray *out, const char *path, const char *prop, JsonNo
 
 /* info qtree: host bridge bus name -> "true"/"false" of bypass-iommu */
 static GHashTable *
-qtree_host_bypass(IcQmp *qmp, GError **error)
+qtree_host_bypass(IcQemuDomain *dom, GError **error)
 {
-  g_autofree char *tree = ic_qmp_hmp(qmp, "info qtree", error);
+  g_autofree char *tree = ic_qemu_domain_hmp(dom, "info qtree", error);
   if (tree == NULL)
     return NULL;
   GHashTable *map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -101,18 +113,21 @@ qtree_host_bypass(IcQmp *qmp, GError **error)
 }
 
 static void
-check_device(IcQmp *qmp, GPtrArray *out, JsonObject *dev, GHashTable *qtree)
+check_device(IcQemuDomain *dom, GPtrArray *out, JsonObject *dev, GHashTable *qtree)
 {
   const char *id = json_object_get_string_member_with_default(dev, "id", NULL);
   const char *driver = json_object_get_string_member_with_default(dev, "driver", "");
   if (id == NULL)
     return;
   g_autofree char *path = g_strdup_printf("/machine/peripheral/%s", id);
+  /* every property of the vIOMMU and the expander buses; of the other
+   * devices (libvirt's argv has many) those that decide DMA translation */
+  gboolean all = g_strv_contains(iommu_devices, driver);
   g_autoptr(GList) members = json_object_get_members(dev);
   for (GList *l = members; l; l = l->next) {
-    if (g_strv_contains(skipped_keys, l->data))
+    if (g_strv_contains(skipped_keys, l->data) || (!all && !g_strv_contains(dma_keys, l->data)))
       continue;
-    check_qom(qmp, out, path, l->data, json_object_get_member(dev, l->data));
+    check_qom(dom, out, path, l->data, json_object_get_member(dev, l->data));
   }
   /* the id-less host bridge a pxb-pcie creates carries the effective flag */
   if (strcmp(driver, "pxb-pcie") == 0 && qtree != NULL) {
@@ -124,7 +139,7 @@ check_device(IcQmp *qmp, GPtrArray *out, JsonObject *dev, GHashTable *qtree)
 }
 
 static void
-check_machine(IcQmp *qmp, GPtrArray *out, const IcQemuArgv *argv, GHashTable *qtree)
+check_machine(IcQemuDomain *dom, GPtrArray *out, const IcQemuArgv *argv, GHashTable *qtree)
 {
   g_autoptr(JsonObject) merged = json_object_new();
   for (guint i = 0; i < argv->opts->len; i++) {
@@ -142,7 +157,7 @@ check_machine(IcQmp *qmp, GPtrArray *out, const IcQemuArgv *argv, GHashTable *qt
   g_autoptr(GList) members = json_object_get_members(merged);
   for (GList *l = members; l; l = l->next)
     if (!g_strv_contains(not_props, l->data))
-      check_qom(qmp, out, "/machine", l->data, json_object_get_member(merged, l->data));
+      check_qom(dom, out, "/machine", l->data, json_object_get_member(merged, l->data));
   if (json_object_has_member(merged, "default-bus-bypass-iommu") && qtree != NULL) {
     g_autofree char *expected = canon_value(json_object_get_member(merged, "default-bus-bypass-iommu"));
     const char *root = g_hash_table_contains(qtree, "pcie.0") ? "pcie.0" : "pci.0";
@@ -151,92 +166,105 @@ check_machine(IcQmp *qmp, GPtrArray *out, const IcQemuArgv *argv, GHashTable *qt
   }
 }
 
-static gboolean
-host_has_group(IcContext *ctx, const char *bdf)
+/* The XML that may be started here: PCI hostdevs are left out (libvirt
+ * would detach managed ones from the host; verify never hands host devices
+ * over) and reported skipped; an <interface> whose backend needs libvirt's
+ * network driver or a host bridge, which the embedded driver has not, gets
+ * user networking (the guest-facing device and its iommu_platform stay). */
+static char *
+startable_xml(const char *xml, const char *file, GPtrArray *out, GError **error)
 {
-  g_autofree char *rel = g_strdup_printf("/sys/bus/pci/devices/%s/iommu_group", bdf);
-  g_autofree char *path = ic_context_sys_path(ctx, rel);
-  return g_file_test(path, G_FILE_TEST_EXISTS);
-}
-
-/* A copy of argv without the vfio-pci devices that cannot start here. */
-static IcQemuArgv *
-startable_argv(IcContext *ctx, const IcQemuArgv *argv, GPtrArray *out)
-{
-  IcQemuArgv *copy = ic_qemu_argv_new(argv->binary);
-  gboolean vfio_kept = FALSE;
-  for (guint i = 0; i < argv->opts->len; i++) {
-    const IcQemuOpt *o = argv->opts->pdata[i];
-    const char *driver = o->json ? json_object_get_string_member_with_default(o->json, "driver", "") : "";
-    const char *host = o->json ? json_object_get_string_member_with_default(o->json, "host", NULL) : NULL;
-    if (strcmp(driver, "vfio-pci") == 0 && host != NULL) {
-      if (!host_has_group(ctx, host)) {
-        IcQemuCheck *c = g_new0(IcQemuCheck, 1);
-        c->what = g_strdup_printf("-device vfio-pci host=%s", host);
-        c->expected = g_strdup("started");
-        c->actual = g_strdup("not started: the host device has no IOMMU group here");
-        c->ok = TRUE;
-        c->skipped = TRUE;
-        g_ptr_array_add(out, c);
-        continue;
-      }
-      vfio_kept = TRUE;
-    }
-    if (o->json)
-      ic_qemu_argv_add_json(copy, o->name, json_object_ref(o->json));
-    else if (o->text)
-      ic_qemu_argv_add_text(copy, o->name, o->text);
-    else
-      ic_qemu_argv_add_flag(copy, o->name);
+  xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), file, NULL, XML_PARSE_NONET);
+  if (doc == NULL) {
+    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: cannot re-read the XML handed to libvirt", file);
+    return NULL;
   }
-  if (!vfio_kept) /* drop an iommufd object no device uses any more */
-    for (guint i = copy->opts->len; i-- > 0;) {
-      IcQemuOpt *o = copy->opts->pdata[i];
-      if (o->json && g_strcmp0(json_object_get_string_member_with_default(o->json, "qom-type", NULL), "iommufd") == 0)
-        g_ptr_array_remove_index(copy->opts, i);
+  xmlNodePtr root = xmlDocGetRootElement(doc);
+  xmlNodePtr devices = NULL;
+  for (xmlNodePtr c = root ? root->children : NULL; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && c->ns == NULL && xmlStrcmp(c->name, BAD_CAST "devices") == 0)
+      devices = c;
+  for (xmlNodePtr c = devices ? devices->children : NULL, next; c; c = next) {
+    next = c->next;
+    if (c->type != XML_ELEMENT_NODE || c->ns != NULL)
+      continue;
+    xmlChar *type = xmlGetProp(c, BAD_CAST "type");
+    if (xmlStrcmp(c->name, BAD_CAST "hostdev") == 0 ||
+        (xmlStrcmp(c->name, BAD_CAST "interface") == 0 && xmlStrcmp(type, BAD_CAST "hostdev") == 0)) {
+      IcQemuCheck *k = g_new0(IcQemuCheck, 1);
+      k->what = g_strdup_printf("<%s type='%s'> at line %ld", (const char *) c->name, type ? (const char *) type : "",
+                                (long) xmlGetLineNo(c));
+      k->expected = g_strdup("started");
+      k->actual = g_strdup("not started: --verify never hands host devices to QEMU");
+      k->ok = TRUE;
+      k->skipped = TRUE;
+      g_ptr_array_add(out, k);
+      xmlUnlinkNode(c);
+      xmlFreeNode(c);
+    } else if (xmlStrcmp(c->name, BAD_CAST "interface") == 0 && xmlStrcmp(type, BAD_CAST "user") != 0) {
+      xmlSetProp(c, BAD_CAST "type", BAD_CAST "user");
+      for (xmlNodePtr s = c->children, sn; s; s = sn) {
+        sn = s->next;
+        if (s->type == XML_ELEMENT_NODE && xmlStrcmp(s->name, BAD_CAST "source") == 0) {
+          xmlUnlinkNode(s);
+          xmlFreeNode(s);
+        }
+      }
     }
-  return copy;
+    xmlFree(type);
+  }
+  xmlChar *mem = NULL;
+  int len = 0;
+  xmlDocDumpMemoryEnc(doc, &mem, &len, "UTF-8");
+  xmlFreeDoc(doc);
+  char *text = g_strndup((const char *) mem, len);
+  xmlFree(mem);
+  return text;
 }
 
 GPtrArray *
-ic_qemu_verify(IcContext *ctx, const IcQemuArgv *orig, GError **error)
+ic_qemu_verify(IcQemuEngine *engine, const IcQemuBuild *build, const char *file, GError **error)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func(check_free);
-  g_autoptr(IcQemuArgv) argv = startable_argv(ctx, orig, out);
-  g_auto(GStrv) v = ic_qemu_argv_to_strv(argv);
-  g_autoptr(GPtrArray) full = g_ptr_array_new();
-  gboolean paused = FALSE;
-  for (int i = 0; v[i]; i++) {
-    paused = paused || strcmp(v[i], "-S") == 0;
-    g_ptr_array_add(full, v[i]);
-  }
-  if (!paused)
-    g_ptr_array_insert(full, 1, "-S");
-  g_ptr_array_add(full, NULL);
-  g_autoptr(IcQmp) qmp = ic_qmp_spawn((const char *const *) full->pdata, 30000, error);
-  if (qmp == NULL) {
-    g_ptr_array_unref(out);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(check_free);
+  g_autofree char *xml = startable_xml(build->xml, file, out, error);
+  if (xml == NULL)
     return NULL;
-  }
-  g_autoptr(GHashTable) qtree = qtree_host_bypass(qmp, NULL);
-  check_machine(qmp, out, argv, qtree);
-  for (guint i = 0; i < argv->opts->len; i++) {
-    const IcQemuOpt *o = argv->opts->pdata[i];
+  g_autoptr(IcQemuDomain) dom = ic_qemu_engine_start_paused(engine, xml, file, error);
+  if (dom == NULL)
+    return NULL;
+  /* What is read back is what runs: the started QEMU's own command line
+   * (libvirt's start differs from domxml-to-native in the network backend
+   * and passed descriptors), else the printed one. */
+  g_auto(GStrv) running = ic_qemu_domain_cmdline(dom);
+  g_autoptr(IcQemuArgv) argv = running ? ic_qemu_argv_from_strv((const char *const *) running) : NULL;
+  const IcQemuArgv *use = argv ? argv : build->argv;
+  g_autoptr(GHashTable) qtree = qtree_host_bypass(dom, NULL);
+  check_machine(dom, out, use, qtree);
+  for (guint i = 0; i < use->opts->len; i++) {
+    const IcQemuOpt *o = use->opts->pdata[i];
     if (o->json == NULL)
       continue;
     if (strcmp(o->name, "-device") == 0) {
       if (g_strcmp0(json_object_get_string_member_with_default(o->json, "driver", NULL), "vfio-pci") == 0)
-        continue; /* started only where it exists; nothing to read back */
-      check_device(qmp, out, o->json, qtree);
+        continue;
+      check_device(dom, out, o->json, qtree);
     } else if (strcmp(o->name, "-object") == 0) {
       const char *id = json_object_get_string_member_with_default(o->json, "id", NULL);
-      g_autofree char *path = g_strdup_printf("/objects/%s", id ? id : "");
+      const char *type = json_object_get_string_member_with_default(o->json, "qom-type", "");
+      /* libvirt's own secret and memory backends: not IOMMU properties */
+      if (id == NULL || g_str_has_prefix(type, "secret") || g_str_has_prefix(type, "memory-backend"))
+        continue;
+      g_autofree char *path = g_strdup_printf("/objects/%s", id);
       g_autoptr(GList) members = json_object_get_members(o->json);
-      for (GList *l = members; id && l; l = l->next)
+      for (GList *l = members; l; l = l->next)
         if (!g_strv_contains(skipped_keys, l->data))
-          check_qom(qmp, out, path, l->data, json_object_get_member(o->json, l->data));
+          check_qom(dom, out, path, l->data, json_object_get_member(o->json, l->data));
     }
   }
-  ic_qmp_quit(qmp);
-  return out;
+  GError *destroy_err = NULL;
+  if (!ic_qemu_domain_destroy(dom, &destroy_err)) {
+    g_propagate_error(error, destroy_err);
+    return NULL;
+  }
+  return g_steal_pointer(&out);
 }

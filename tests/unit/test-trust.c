@@ -104,22 +104,6 @@ test_group_link(void)
     g_assert_false(ic_host_parse_group_link(bad[i], &n));
 }
 
-static void
-test_escape_comma(void)
-{
-  g_autofree char *a = ic_qemu_escape_comma("vm,process=pwn,guest=other");
-  g_assert_cmpstr(a, ==, "vm,,process=pwn,,guest=other");
-  g_autofree char *b = ic_qemu_escape_comma(",,");
-  g_assert_cmpstr(b, ==, ",,,,");
-  g_autofree char *c = ic_qemu_escape_comma("plain");
-  g_assert_cmpstr(c, ==, "plain");
-  g_assert_true(qb_safe_word("Skylake-Client-IBRS"));
-  g_assert_true(qb_safe_word("pc-q35-7.2"));
-  g_assert_false(qb_safe_word("qemu64,pmu=on"));
-  g_assert_false(qb_safe_word(""));
-  g_assert_false(qb_safe_word("a b"));
-}
-
 int
 main(int argc, char **argv)
 {
@@ -128,6 +112,5 @@ main(int argc, char **argv)
   g_test_add_func("/trust/executable/refused", test_trusted_executable_refused);
   g_test_add_func("/trust/state", test_trusted_state);
   g_test_add_func("/host/group-link", test_group_link);
-  g_test_add_func("/qemu/escape-comma", test_escape_comma);
   return g_test_run();
 }
