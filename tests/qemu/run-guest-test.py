@@ -14,7 +14,9 @@ Checked: the dry run prints libvirt's command line; QEMU runs as
 libvirt-qemu (the engine's qemu.conf); the guest script's output reaches the
 serial log, the intel vIOMMU is live in the guest; iommuctl exits 0 after
 the guest powered off; QEMU is gone and libvirt gave the files back to
-their owner."""
+their owner.  Then a guest that ignores the ACPI power button (busybox has no
+acpid) under --shutdown-timeout 600: the first SIGTERM asks it to shut down and
+it keeps running, the second destroys it at once (exit 143), nothing is left."""
 import glob, os, pwd, re, shlex, shutil, signal, subprocess, sys, tempfile, time
 
 IOMMUCTL = os.environ.get("IOMMUCTL", "iommuctl")
@@ -47,13 +49,18 @@ def bail(why):
 GUEST_SCRIPT = """echo "run-guest: hello from $(uname -r)"
 echo "run-guest: iommu: $(ls /sys/class/iommu 2>/dev/null | tr '\\n' ' ')"
 """
+# a guest that never powers off by itself (busybox has no acpid: the ACPI
+# power button that virDomainShutdown presses is ignored)
+STUBBORN_SCRIPT = """echo "run-guest: stubborn"
+sleep 600
+"""
 
 
-def build_guest(tmp):
+def build_guest(tmp, script_text=GUEST_SCRIPT, name="guest"):
     """guest-run -n: kernel, initramfs, kernel command line (intel: intel_iommu=on)."""
-    script = os.path.join(tmp, "guest.sh")
-    open(script, "w").write(GUEST_SCRIPT)
-    r = subprocess.run([GUEST_RUN, "-n", "-q", "-s", script, "-i", "intel", "--workdir", os.path.join(tmp, "work")],
+    script = os.path.join(tmp, name + ".sh")
+    open(script, "w").write(script_text)
+    r = subprocess.run([GUEST_RUN, "-n", "-q", "-s", script, "-i", "intel", "--workdir", os.path.join(tmp, name)],
                        capture_output=True, text=True, timeout=600)
     words = shlex.split(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else []
     if "-kernel" not in words:
@@ -68,11 +75,11 @@ def edit(text, old, new):
     return text.replace(old, new, 1)
 
 
-def make_domain(tmp, boot):
+def make_domain(tmp, boot, name="pub"):
     """The corpus domain with the guest's boot files, a serial log and a disk.
     QEMU runs as libvirt-qemu: its files sit in a directory it can reach
     (libvirt chowns the files themselves, not the directories above)."""
-    pub = os.path.join(tmp, "pub")
+    pub = os.path.join(tmp, name)
     os.makedirs(pub)
     os.chmod(tmp, 0o711)
     os.chmod(pub, 0o755)
@@ -90,7 +97,7 @@ def make_domain(tmp, boot):
                 % (kernel, initrd, boot[2]))
     text = edit(text, "/var/lib/libvirt/images/q35-desk-d5.img", disk)
     text = edit(text, '<console type="pty"/>', '<serial type="file">\n      <source path="%s"/>\n    </serial>' % log)
-    path = os.path.join(tmp, "q35-desk.xml")
+    path = os.path.join(tmp, name + "-q35-desk.xml")
     open(path, "w").write(text)
     return path, log, [kernel, initrd, disk, log]
 
@@ -100,6 +107,39 @@ def qemu_pid(state, name):
         return int(open(os.path.join(state, "qemu-embed", "run", "qemu", name + ".pid")).read().strip())
     except (OSError, ValueError):
         return None
+
+
+def run_stubborn(tmp, state):
+    """SIGTERM, then a second SIGTERM: the guest ignores the shutdown request,
+    the second signal destroys it at once (the timeout is far away)."""
+    boot, err = build_guest(tmp, STUBBORN_SCRIPT, "stubborn")
+    if boot is None:
+        return ok(False, "signals: guest-run -n built the stubborn guest", err)
+    xml, log, _ = make_domain(tmp, boot, "stub")
+    proc = subprocess.Popen([IOMMUCTL, "run", "--shutdown-timeout", "600", "--state-dir", state, xml],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t0 = time.time()
+    while time.time() - t0 < 300 and proc.poll() is None and "run-guest: stubborn" not in open(log, errors="replace").read():
+        time.sleep(0.5)
+    pid = qemu_pid(state, "q35-desk")
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(2)
+    still = proc.poll() is None and pid is not None and os.path.exists("/proc/%d" % pid)
+    t1 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    took = time.time() - t1
+    ok(still and "asking the guest to shut down" in out,
+       "signals: the first SIGTERM asks the guest to shut down; a guest that ignores it keeps running", out)
+    ok(proc.returncode == 128 + signal.SIGTERM and "destroying the domain now" in out and took < 60,
+       "signals: the second SIGTERM destroys it at once; exit 143 (%.1f s)" % took, "exit %s\n%s" % (proc.returncode, out))
+    ok(pid is not None and not os.path.exists("/proc/%d" % pid) and qemu_pid(state, "q35-desk") is None,
+       "signals: QEMU is gone, nothing left running", "pid %s" % pid)
+    ok("run-guest: stubborn" in open(log, errors="replace").read(), "signals: the guest was up when signalled")
 
 
 def main():
@@ -117,7 +157,7 @@ def main():
     if boot is None:
         bail("guest-run -n did not build the guest: " + err[-2000:])
     xml, log, files = make_domain(tmp, boot)
-    print("1..9")
+    print("1..13")
 
     # dry run: libvirt's own command line, nothing started
     p = subprocess.run([IOMMUCTL, "run", "--dry-run", "--state-dir", state, xml], capture_output=True, text=True,
@@ -128,15 +168,19 @@ def main():
     t0 = time.time()
     proc = subprocess.Popen([IOMMUCTL, "run", "--state-dir", state, xml], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    # while it runs: QEMU's user, read from the pid file libvirt writes
+    # while it runs: QEMU's user, from the pid file libvirt writes.  The
+    # forked child is root until it drops to the user just before exec, so
+    # the owner counts once the guest is up (its script printed)
     owner, pid = None, None
-    while proc.poll() is None and time.time() - t0 < 120 and owner is None:
-        pid = qemu_pid(state, "q35-desk")
+    while proc.poll() is None and time.time() - t0 < 300:
+        pid = qemu_pid(state, "q35-desk") or pid
         if pid:
             try:
                 owner = pwd.getpwuid(os.stat("/proc/%d" % pid).st_uid).pw_name
             except (OSError, KeyError):
                 pass
+        if "run-guest: hello" in open(log, errors="replace").read():
+            break
         time.sleep(0.2)
     try:
         out, _ = proc.communicate(timeout=600)
@@ -162,6 +206,7 @@ def main():
     owners = {f: os.stat(f).st_uid for f in files}
     ok(all(uid == os.getuid() for uid in owners.values()), "libvirt gave the domain's files back to their owner",
        str(owners))
+    run_stubborn(tmp, state)
     failed = results.count(False)
     if not failed:
         shutil.rmtree(tmp, ignore_errors=True)
