@@ -563,6 +563,15 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
     goto out;
   if (ctx->verbose)
     say(out, "the domain XML handed to libvirt:\n%s", xml);
+  /* a Ctrl-C during the engine's start (a first capability probe takes
+   * seconds) is honoured before any device moves */
+  int early = take_signal(0);
+  if (early != 0) {
+    say(out, "%s: stopping before anything changed", g_strsignal(early));
+    *exit_status = 128 + early;
+    ok = TRUE;
+    goto out;
+  }
   if (opts->dry_run) {
     say_argv(engine, xml, ic_domain_doc_filename(doc), out);
     if (addrs->len > 0)
