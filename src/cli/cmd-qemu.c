@@ -143,6 +143,13 @@ print_json(IcQemuEngine *engine, const char *file, const IcQemuBuild *build, gui
   ic_json_end_document(b);
 }
 
+/* MAX() would evaluate ic_cli_fail() twice */
+static int
+worse(int a, int b)
+{
+  return MAX(a, b);
+}
+
 /* One engine connection for every file; each argv after a "# FILE" line
  * when there are several.  Exit status: the worst of the files. */
 int
@@ -182,9 +189,9 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
   if (lv == 0)
     lv = ic_libvirt_version_installed(NULL) ? ic_libvirt_version_installed(NULL) : 9000000;
   GError *error = NULL;
-  g_autoptr(IcQemuEngine) engine = ic_qemu_engine_open(cli->ctx, &error);
-  if (engine == NULL)
-    return ic_cli_fail(cli, error);
+  /* opened at the first file that loads: a verb refused on its input
+   * never touches the state directory or loads libvirt */
+  g_autoptr(IcQemuEngine) engine = NULL;
   IcQemuBuildOptions bo = {
     .emulator = qemu,
     .libvirt_version = lv,
@@ -196,19 +203,21 @@ ic_cmd_domain_qemu_args(IcCli *cli, int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     g_autoptr(IcDomainDoc) doc = ic_domain_doc_load(argv[i], &error);
     if (doc == NULL) {
-      worst = MAX(worst, ic_cli_fail(cli, error));
+      worst = worse(worst, ic_cli_fail(cli, error));
       error = NULL;
       continue;
     }
+    if (engine == NULL && (engine = ic_qemu_engine_open(cli->ctx, &error)) == NULL)
+      return worse(worst, ic_cli_fail(cli, error));
     g_autoptr(IcQemuBuild) build = ic_qemu_build(engine, cli->ctx, doc, &bo, &error);
     if (build == NULL) {
-      worst = MAX(worst, ic_cli_fail(cli, error));
+      worst = worse(worst, ic_cli_fail(cli, error));
       error = NULL;
       continue;
     }
     g_autoptr(GPtrArray) checks = NULL;
     if (verify && (checks = ic_qemu_verify(engine, build, argv[i], &error)) == NULL) {
-      worst = MAX(worst, ic_cli_fail(cli, error));
+      worst = worse(worst, ic_cli_fail(cli, error));
       error = NULL;
       continue;
     }

@@ -153,30 +153,49 @@ last_error_text(IcQemuEngine *e, int *code_out)
   return g_steal_pointer(&msg);
 }
 
-/* The XML was refused by libvirt's parser or validation: input, exit 2. */
+/* Whether libvirt refused the XML (input, exit 2) rather than failed
+ * (exit 3).  Turning XML into argv does nothing on the host but probe the
+ * emulator, and libvirt reports many refusals of input as "internal error"
+ * ("Unknown CPU model", "invalid PCI passthrough type"): there, everything
+ * but a failure of the system or the connection is the input's. */
 static gboolean
 is_input_error(int code)
 {
   switch (code) {
-  case VIR_ERR_XML_ERROR:
-  case VIR_ERR_XML_DETAIL:
-  case VIR_ERR_XML_INVALID_SCHEMA:
-  case VIR_ERR_CONFIG_UNSUPPORTED:
-  case VIR_ERR_INVALID_ARG:
-  case VIR_ERR_NO_DOMAIN:
-  case VIR_ERR_OPERATION_INVALID:
-    return TRUE;
-  default:
+  case VIR_ERR_SYSTEM_ERROR:
+  case VIR_ERR_NO_MEMORY:
+  case VIR_ERR_OPERATION_FAILED:
+  case VIR_ERR_OPERATION_TIMEOUT:
+  case VIR_ERR_NO_CONNECT:
+  case VIR_ERR_RPC:
+  case VIR_ERR_AUTH_FAILED:
+  case VIR_ERR_NO_SUPPORT:
+  case VIR_ERR_AGENT_UNRESPONSIVE:
+  case VIR_ERR_RESOURCE_BUSY:
     return FALSE;
+  default:
+    return TRUE;
   }
 }
 
+/* Starting runs QEMU: only what libvirt's parser and validation refuse
+ * is the input's there. */
 static gboolean
-engine_fail(IcQemuEngine *e, const char *file, gboolean xml_phase, const char *what, GError **error)
+is_start_input_error(int code)
+{
+  return code == VIR_ERR_XML_ERROR || code == VIR_ERR_XML_DETAIL || code == VIR_ERR_XML_INVALID_SCHEMA ||
+         code == VIR_ERR_CONFIG_UNSUPPORTED || code == VIR_ERR_INVALID_ARG;
+}
+
+enum { PHASE_RUN, PHASE_XML, PHASE_START };
+
+static gboolean
+engine_fail(IcQemuEngine *e, const char *file, int phase, const char *what, GError **error)
 {
   int code;
   g_autofree char *msg = last_error_text(e, &code);
-  int ic = xml_phase && is_input_error(code) ? IC_ERROR_INVALID_ARG : IC_ERROR_FAILED;
+  gboolean input = (phase == PHASE_XML && is_input_error(code)) || (phase == PHASE_START && is_start_input_error(code));
+  int ic = input ? IC_ERROR_INVALID_ARG : IC_ERROR_FAILED;
   if (file != NULL)
     g_set_error(error, IC_ERROR, ic, "%s: libvirt: %s%s", file, what ? what : "", msg);
   else
@@ -331,7 +350,7 @@ start_event_loop(IcQemuEngine *e, GError **error)
     g_once_init_leave(&started, 1);
   }
   if (!ok)
-    return engine_fail(e, NULL, FALSE, "cannot register libvirt's event loop: ", error);
+    return engine_fail(e, NULL, PHASE_RUN, "cannot register libvirt's event loop: ", error);
   return TRUE;
 }
 
@@ -359,7 +378,7 @@ ic_qemu_engine_open(IcContext *ctx, GError **error)
   }
   e->v.virSetErrorFunc(NULL, silent_error_handler);
   if (e->v.virInitialize() < 0) {
-    engine_fail(e, NULL, FALSE, "cannot initialise: ", error);
+    engine_fail(e, NULL, PHASE_RUN, "cannot initialise: ", error);
     return NULL;
   }
   if (!start_event_loop(e, error))
@@ -554,7 +573,7 @@ ic_qemu_engine_xml_to_argv(IcQemuEngine *e, const char *xml, const char *file, c
 {
   char *native = e->v.virConnectDomainXMLToNative(e->conn, "qemu-argv", xml, 0);
   if (native == NULL) {
-    engine_fail(e, file, TRUE, NULL, error);
+    engine_fail(e, file, PHASE_XML, NULL, error);
     return NULL;
   }
   char **argv = ic_qemu_engine_split_native(native, env_out, error);
@@ -596,7 +615,7 @@ ic_qemu_engine_start_paused(IcQemuEngine *e, const char *xml, const char *file, 
    * ic_qemu_engine_close for any still running). */
   virDomainPtr dom = e->v.virDomainCreateXML(e->conn, xml, VIR_DOMAIN_START_PAUSED);
   if (dom == NULL) {
-    engine_fail(e, file, TRUE, "cannot start the domain paused: ", error);
+    engine_fail(e, file, PHASE_START, "cannot start the domain paused: ", error);
     return NULL;
   }
   IcQemuDomain *d = g_new0(IcQemuDomain, 1);
@@ -628,7 +647,7 @@ ic_qemu_domain_qmp(IcQemuDomain *d, const char *command, JsonObject *args, GErro
   g_autofree char *text = ic_json_to_string(req, FALSE);
   char *reply = NULL;
   if (e->v.virDomainQemuMonitorCommand(d->dom, text, &reply, 0) < 0) {
-    engine_fail(e, d->file, FALSE, "QMP pass-through: ", error);
+    engine_fail(e, d->file, PHASE_RUN, "QMP pass-through: ", error);
     return NULL;
   }
   g_autoptr(JsonParser) p = json_parser_new();
@@ -685,7 +704,7 @@ gboolean
 ic_qemu_domain_resume(IcQemuDomain *d, GError **error)
 {
   if (d->engine->v.virDomainResume(d->dom) < 0)
-    return engine_fail(d->engine, d->file, FALSE, "cannot resume: ", error);
+    return engine_fail(d->engine, d->file, PHASE_RUN, "cannot resume: ", error);
   return TRUE;
 }
 
@@ -705,7 +724,7 @@ ic_qemu_domain_destroy(IcQemuDomain *d, GError **error)
       d->engine->v.virResetLastError();
       return TRUE;
     }
-    return engine_fail(d->engine, d->file, FALSE, "cannot destroy: ", error);
+    return engine_fail(d->engine, d->file, PHASE_RUN, "cannot destroy: ", error);
   }
   return TRUE;
 }

@@ -142,11 +142,10 @@ ic_qemu_emulator_trusted(const char *binary, char **resolved_out, GError **error
   if (path != NULL && ic_trusted_executable(path, resolved_out, &why))
     return TRUE;
   g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG,
-              "refusing to execute the emulator %s that the domain XML names: %s; iommuctl runs as "
-              "root and executes only an emulator that is, with every directory above it, owned by "
-              "root and not writable by group or other; pass --qemu PATH (a binary you choose), "
-              "--qemu-caps FILE or --qemu-version X.Y", binary,
-              why ? why->message : "it is not found");
+              "refusing to let libvirt execute the emulator %s that the domain XML names: %s; iommuctl runs "
+              "as root and lets only an emulator be probed or run that is, with every directory above it, "
+              "owned by root and not writable by group or other; pass --qemu PATH (a binary you choose)",
+              binary, why ? why->message : "it is not found");
   return FALSE;
 }
 

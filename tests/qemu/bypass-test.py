@@ -12,6 +12,12 @@ IOMMUCTL = os.environ.get("IOMMUCTL", "iommuctl")
 ORACLE_TOOL = os.path.join(os.environ.get("IOMMUCTL_SRCDIR", ""), "tests", "lib", "libvirt-oracle")
 ORACLE = "--oracle" in sys.argv
 failed = passed = 0
+# qemu-args/run use libvirt's embedded QEMU driver, whose root lives in the
+# state directory: kept in the build directory (capability cache), never
+# the host's /var/lib/iommuctl
+ENGINE_STATE = os.path.join(os.environ.get("IOMMUCTL_BUILDDIR", "."), "qemu-engine")
+os.makedirs(ENGINE_STATE, mode=0o700, exist_ok=True)
+os.environ.setdefault("IOMMUCTL_STATE_DIR", ENGINE_STATE)
 
 def ok(cond, what, detail=""):
     global failed, passed

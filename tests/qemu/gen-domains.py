@@ -2,12 +2,11 @@
 """Write the oracle domain XMLs (tests/qemu/domains/*.xml).  Run by hand when
 the set changes; the XMLs are committed so a reader can see each case.
 
-ok-*   : iommuctl's argv is compared with real libvirt 9.0's (IOMMU parts) and
-         started in QEMU paused with every property read back.
-own-*  : what libvirt 9.0 cannot express (amd, iommufd via --qemu-version);
-         started/read back only.
-bad-*  : iommuctl refuses; the comment says with what, and which QEMU
-         command line proves QEMU refuses too (QEMU's own text).
+ok-*   : iommuctl's argv (libvirt's engine) equals real libvirt 9.0's, line
+         for line, and is started paused with every IOMMU property read back.
+bad-*  : iommuctl refuses (lint, libvirt's engine, or what libvirt 9.0 would
+         drop); the comment says with what, and which QEMU command line
+         proves QEMU refuses too (QEMU's own text).
 """
 import os, textwrap
 
@@ -173,22 +172,26 @@ def main():
     domain("ok-bypass-smmuv3-default", rp(1, 2) + "    <iommu model='smmuv3'/>\n" + NOBAL, ns=True, arch="aarch64", machine="virt",
            features="", cpu="  <cpu mode='custom'>\n    <model>cortex-a57</model>\n  </cpu>\n",
            extra_top=meta(default="on") + cmdline_default("on"), comments=[START])
-    # ---- what libvirt 9.0 cannot express ----
-    domain("own-amd", intel().replace("intel", "amd").replace("<iommu model='amd'/>",
-           "<iommu model='amd'>\n      <driver intremap='on' iotlb='on' passthrough='on'/>\n    </iommu>") + NOBAL, features=SPLIT,
-           comments=["libvirt 9.0 has no model='amd' (11.5 added it); QEMU 7.2 creates AMDVI-PCI itself"])
-    domain("own-iommufd", rp(1, 2) + intel("intremap='on' caching_mode='on'") +
-           "    <hostdev mode='subsystem' type='pci' managed='yes'>\n      <driver name='vfio' iommufd='yes'/>\n"
-           "      <source>\n        <address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/>\n      </source>\n"
-           f"{addr(1)}    </hostdev>\n" + NOBAL, features=SPLIT,
-           comments=["iommufd needs QEMU 9.0 or later: refused on 7.2, generated with the option qemu-version 9.0"])
     # ---- refusals (iommuctl) with QEMU's own text ----
     bad = lambda name, devs, expect, qemu, qerr, **kw: domain(name, devs, comments=[f"expect: {expect}", f"qemu: {qemu}", f"qemu-error: {qerr}"] + list(kw.pop("more", [])), **kw)
+    # ---- what libvirt 9.0 cannot express: refused, with the version needed ----
+    bad("bad-amd-libvirt-9.0", intel().replace("intel", "amd").replace("<iommu model='amd'/>",
+        "<iommu model='amd'>\n      <driver intremap='on' iotlb='on' passthrough='on'/>\n    </iommu>") + NOBAL,
+        "iommu model 'amd' needs libvirt >= 11.5", "", "", features=SPLIT)
+    bad("bad-iommufd-libvirt-9.0", rp(1, 2) + intel("intremap='on' caching_mode='on'") +
+        "    <hostdev mode='subsystem' type='pci' managed='yes'>\n      <driver name='vfio' iommufd='yes'/>\n"
+        "      <source>\n        <address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/>\n      </source>\n"
+        f"{addr(1)}    </hostdev>\n" + NOBAL, "on a hostdev needs libvirt >= 12.1", "", "", features=SPLIT)
+    bad("bad-dma-translation-libvirt-9.0", intel("intremap='on' dma_translation='off'") + NOBAL,
+        "dma_translation='…' is not in the command line libvirt made (libvirt knows it since 10.7", "", "", features=SPLIT)
+    bad("bad-aarch64-virtio-iommu-no-acpi", rp(1, 2) + "    <iommu model='virtio'>\n" + addr(0, 1) + "    </iommu>\n" +
+        NOBAL, "IOMMU device: 'virtio' requires ACPI", "", "", arch="aarch64", machine="virt", features="",
+        cpu="  <cpu mode='custom'>\n    <model>cortex-a57</model>\n  </cpu>\n")
     bad("bad-intel-on-pc", intel() + NOBAL, "IOMMU device: 'intel' is only supported with Q35 machines",
         "-machine pc -device intel-iommu", "Parameter 'driver' expects a dynamic sysbus device type for the machine", machine="pc")
-    bad("bad-aw-bits-40", intel("aw_bits='40'") + NOBAL, "aw_bits must be 39 or 48",
+    bad("bad-aw-bits-40", intel("aw_bits='40'") + NOBAL, "Supported values for aw-bits are: 39, 48",
         "-machine q35 -device intel-iommu,aw-bits=40", "Supported values for aw-bits are: 39, 48")
-    bad("bad-eim-under-tcg", intel("intremap='on' eim='on'") + NOBAL, "eim='on' needs KVM",
+    bad("bad-eim-under-tcg", intel("intremap='on' eim='on'") + NOBAL, "eim=on requires accel=kvm,kernel-irqchip=split",
         "-machine q35,kernel_irqchip=split -device intel-iommu,intremap=on,eim=on", "eim=on requires accel=kvm,kernel-irqchip=split",
         features=SPLIT)
     bad("bad-eim-intremap-off", intel("intremap='off' eim='on'") + NOBAL, "IOMMU eim requires interrupt remapping to be enabled",
@@ -200,7 +203,7 @@ def main():
         "-accel kvm -machine q35 -device intel-iommu,intremap=on",
         "Interrupt Remapping cannot work with kernel-irqchip=on, please use 'split|off'.", type_="kvm")
     bad("bad-virtio-iommu-on-root-port", rp(1, 2) + "    <iommu model='virtio'>\n" + addr(1, 0) + "    </iommu>\n" + NOBAL,
-        "virtio-iommu must sit on bus 0",
+        "needs to be an integrated device (bus=0)",
         "-machine q35 -device pcie-root-port,id=rp1,chassis=1 -device virtio-iommu-pci,bus=rp1",
         "virtio-iommu-pci must be plugged on the root bus")
     bad("bad-smmuv3-on-q35", "    <iommu model='smmuv3'/>\n" + NOBAL, "IOMMU device: 'smmuv3' is only supported with ARM Virt machines",
@@ -211,35 +214,35 @@ def main():
         "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device")
     bad("bad-iommu-platform-transitional", rp(1, 2) + intel() +
         f"    <memballoon model='virtio-transitional'>\n      <driver iommu='on'/>\n{addr(1)}    </memballoon>\n",
-        "iommu='on' on a transitional virtio model",
+        "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device",
         "-machine q35 -device pcie-root-port,id=rp1,chassis=1 -device virtio-balloon-pci-transitional,iommu_platform=on,bus=rp1",
         "VIRTIO_F_IOMMU_PLATFORM was supported by neither legacy nor transitional device")
     bad("bad-amd-xtsup", "    <iommu model='amd'>\n      <driver xtsup='on'/>\n    </iommu>\n" + NOBAL,
-        "needs amd-iommu property 'xtsup' (QEMU >= 8.2); this is QEMU 7.2",
+        "iommu model 'amd' needs libvirt >= 11.5",
         "-machine q35 -device amd-iommu,xtsup=on", "Property 'amd-iommu.xtsup' not found")
     bad("bad-iommufd-on-7.2", rp(1, 2) +
         "    <hostdev mode='subsystem' type='pci' managed='yes'>\n      <driver name='vfio' iommufd='yes'/>\n"
         "      <source>\n        <address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/>\n      </source>\n"
-        f"{addr(1)}    </hostdev>\n" + NOBAL, "needs iommufd (QEMU >= 9.0); this is QEMU 7.2",
+        f"{addr(1)}    </hostdev>\n" + NOBAL, "on a hostdev needs libvirt >= 12.1",
         "-machine q35 -object iommufd,id=iommufd0", "Parameter 'qom-type' does not accept value 'iommufd'")
     bad("bad-pxb-on-pc", pxb(1, 0x10, 32).replace("pcie-expander-bus", "pcie-expander-bus") + NOBAL,
-        "pcie-expander-bus needs a q35 machine", "-machine pc -device pxb-pcie,bus_nr=0x20,id=pxb1",
+        "pcie-expander-bus controllers are not supported with this machine type", "-machine pc -device pxb-pcie,bus_nr=0x20,id=pxb1",
         "pxb-pcie devices cannot reside on a PCI bus", machine="pc")
     bad("bad-amd-with-bypass", pxb(1, 0x10, 32) + rp(2, 0, bus=1) +
         "    <iommu model='amd'>\n      <driver intremap='on'/>\n    </iommu>\n" + NOBAL,
-        "IOMMU bypass together with the amd vIOMMU",
+        "iommu model 'amd' needs libvirt >= 11.5",
         "-machine q35,kernel_irqchip=split -device amd-iommu,intremap=on -device pxb-pcie,bus_nr=0x20,id=pxb1,bus=pcie.0,bypass_iommu=true",
         "ACCEPTED", features=SPLIT, ns=True,
         extra_top="  <qemu:override>\n" + override("pci.1") + "  </qemu:override>\n",
         more=["QEMU accepts it; the guest kernel crashes (guest-harness.md 3f), proven by the guest suite"])
-    bad("bad-unmodelled-graphics", intel() + NOBAL + "    <graphics type='vnc'/>\n", "<graphics>: device outside what iommuctl models",
-        "", "")
-    bad("bad-unmodelled-hugepages", intel() + NOBAL, "<hugepages>: memoryBacking option outside what iommuctl models", "", "",
-        extra_top="  <memoryBacking>\n    <hugepages/>\n  </memoryBacking>\n")
-    # libvirt >= 11.10 makes one arm-smmuv3 per host bridge; the builtin
-    # command line does not, and says so instead of dropping pciBus
+    # once refused by the builtin generator; libvirt's engine models them
+    domain("ok-graphics", intel() + NOBAL + "    <graphics type='vnc'/>\n")
+    domain("ok-hugepages", intel() + NOBAL, extra_top="  <memoryBacking>\n    <hugepages/>\n  </memoryBacking>\n",
+           comments=["libvirt needs a mounted hugetlbfs: where there is none, both iommuctl and libvirt refuse alike"])
+    # libvirt >= 11.10 makes one arm-smmuv3 per host bridge; 9.0 would drop
+    # pciBus silently: lint refuses it with the version needed
     bad("bad-smmuv3-pcibus", rp(1, 2) + "    <iommu model='smmuv3'>\n      <driver pciBus='0'/>\n    </iommu>\n" + NOBAL,
-        "libvirt >= 11.10 generates it", "", "", arch="aarch64", machine="virt", features="")
+        "needs libvirt >= 11.10", "", "", arch="aarch64", machine="virt", features="")
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,12 @@ import glob, os, re, shlex, shutil, signal, subprocess, sys, tempfile, time
 IOMMUCTL = os.environ.get("IOMMUCTL", "iommuctl")
 GUEST_RUN = os.path.join(os.environ["IOMMUCTL_SRCDIR"], "tests", "lib", "guest-run")
 ALLOW_SKIP = os.environ.get("IOMMUCTL_ALLOW_SKIP") == "1"
+# qemu-args/run use libvirt's embedded QEMU driver, whose root lives in the
+# state directory: kept in the build directory (capability cache), never
+# the host's /var/lib/iommuctl
+ENGINE_STATE = os.path.join(os.environ.get("IOMMUCTL_BUILDDIR", "."), "qemu-engine")
+os.makedirs(ENGINE_STATE, mode=0o700, exist_ok=True)
+os.environ.setdefault("IOMMUCTL_STATE_DIR", ENGINE_STATE)
 tmp = tempfile.mkdtemp(prefix="ic-qemu-guest-")
 failed = passed = 0
 only = sys.argv[1:]

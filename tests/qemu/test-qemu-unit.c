@@ -76,9 +76,9 @@ test_split_native(void)
   g_assert_nonnull(dev);
   /* printed exactly as libvirt wrote it */
   g_auto(GStrv) back = ic_qemu_argv_to_strv(a);
-  g_assert_cmpstr(back[5], ==, "-device");
-  g_assert_cmpstr(back[6], ==, "{\"driver\":\"intel-iommu\",\"id\":\"iommu0\"}");
-  g_assert_cmpstr(back[8], ==, "console=ttyS0 quiet");
+  g_assert_cmpstr(back[4], ==, "-device");
+  g_assert_cmpstr(back[5], ==, "{\"driver\":\"intel-iommu\",\"id\":\"iommu0\"}");
+  g_assert_cmpstr(back[7], ==, "console=ttyS0 quiet");
   g_assert_null(ic_qemu_engine_split_native("LC_ALL=C", NULL, &error));
   g_assert_error(error, IC_ERROR, IC_ERROR_FAILED);
 }
