@@ -193,7 +193,7 @@ addr_listed(GArray *addrs, const IcPciAddr *a)
 /* The plan of the groups, said member by member: what moves, and which
  * members go to vfio-pci only so that the group is not split. */
 static gboolean
-plan_groups(IcContext *ctx, GArray *addrs, gboolean dry_run, GPtrArray *out, GError **error)
+plan_groups(IcContext *ctx, GArray *addrs, gboolean dry_run, guint *n_detach, GPtrArray *out, GError **error)
 {
   g_autoptr(IcAssignPlan) plan = ic_assign_plan_new(ctx, (const IcPciAddr *) addrs->data, addrs->len, NULL, error);
   if (plan == NULL)
@@ -218,6 +218,7 @@ plan_groups(IcContext *ctx, GArray *addrs, gboolean dry_run, GPtrArray *out, GEr
                 "(the host uses them); not starting", plan->n_blocked, plan->n_blocked == 1 ? "" : "s");
     return FALSE;
   }
+  *n_detach = plan->n_detach;
   return TRUE;
 }
 
@@ -534,8 +535,14 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
     return FALSE;
   }
   g_autoptr(GArray) addrs = hostdevs_to_detach(def, out);
-  if (addrs->len > 0 && !plan_groups(ctx, addrs, opts->dry_run, out, error))
+  guint n_detach = 0;
+  if (addrs->len > 0 && !plan_groups(ctx, addrs, opts->dry_run, &n_detach, out, error))
     return FALSE;
+  /* groups already on vfio-pci (an earlier `iommuctl detach`) are not run's
+   * to give back when the guest ends: it moves and returns only its own */
+  gboolean own_groups = n_detach > 0;
+  if (addrs->len > 0 && !own_groups)
+    say(out, "the hostdevs' groups are on vfio-pci already: run leaves them there when the domain ends");
   if (!report_memlock(def, opts, out, error))
     return FALSE;
 
@@ -574,12 +581,12 @@ ic_qemu_run(IcContext *ctx, IcDomainDoc *doc, const IcQemuRunOptions *opts, GPtr
   }
   if (opts->dry_run) {
     say_argv(engine, xml, ic_domain_doc_filename(doc), out);
-    if (addrs->len > 0)
+    if (own_groups)
       say(out, "would reattach the hostdevs' groups when the domain ends");
     ok = TRUE;
     goto out;
   }
-  if (addrs->len > 0) {
+  if (own_groups) {
     g_autoptr(IcAssignReport) report = NULL;
     detached = ic_assign_detach(ctx, (const IcPciAddr *) addrs->data, addrs->len, NULL, &report, &local);
     say_report(out, report);

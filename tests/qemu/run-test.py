@@ -187,6 +187,16 @@ c.ok(p.returncode == 128 + signal.SIGTERM, "SIGTERM: exit 143", "%s\n%s%s" % (p.
 c.ok("asking the guest to shut down" in p.stdout, "SIGTERM: forwarded as a graceful shutdown", p.stdout)
 check_given_back(root, p, "SIGTERM", DONE)
 
+# ---- groups detached before run (iommuctl detach) stay on vfio-pci after it ----
+root = sk.make_fixture(os.path.join(tmp, "predetached"))
+sk.run(root, "detach", HOSTDEV, check=0)
+p = run(root, xml, debug="guest-shutdown")
+c.ok(p.returncode == 0 and "on vfio-pci already: run leaves them there" in p.stdout,
+     "pre-detached: run starts and says it leaves the groups", p.stdout + p.stderr)
+c.ok({d: sk.driver(root, d) for d in GROUP2} == {d: "vfio-pci" for d in GROUP2} and journal(root) == (
+     [("detach", "done")], sorted(GROUP2)), "pre-detached: the group is still on vfio-pci, the journal still holds it",
+     str(journal(root)))
+
 # ---- refusals: nothing changes ----
 def refused(name, path, args, want_rc, want_text):
     root = sk.make_fixture(os.path.join(tmp, "refuse-" + name))
