@@ -399,7 +399,7 @@ ic_qemu_build(IcQemuEngine *engine, IcContext *ctx, const IcDomainDoc *doc, cons
     explain_kvm(&b, error);
     ok = words != NULL;
   }
-  if (ok) {
+  if (ok && words != NULL) {
     out->argv = ic_qemu_argv_from_strv((const char *const *) words);
     ok = check_viommu_expressed(&b, out->argv);
     if (ok && opts->qemu_version != NULL) {
