@@ -131,6 +131,7 @@ print_json(IcQemuEngine *engine, const char *file, const IcQemuBuild *build, gui
     json_builder_add_string_value(b, v[i]);
   json_builder_end_array(b);
   json_builder_set_member_name(b, "options");
+  ic_qemu_argv_parse_json(build->argv);
   g_autoptr(JsonNode) opts = ic_qemu_argv_to_json(build->argv);
   json_builder_add_value(b, json_node_copy(json_object_get_member(json_node_get_object(opts), "options")));
   add_notes_json(b, build->notes);

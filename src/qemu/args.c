@@ -112,11 +112,14 @@ finding_text(const IcLintFinding *f)
   return f->hint ? g_strdup_printf("%s; fix: %s", f->message, f->hint) : g_strdup(f->message);
 }
 
-/* The installed libvirt (the engine's) or, when unknown, 9.0. */
+/* The installed libvirt: the engine's library, else the files on disk,
+ * else 9.0. */
 static guint
-installed_libvirt(void)
+installed_libvirt(IcQemuEngine *engine)
 {
-  guint v = ic_libvirt_version_installed(NULL);
+  guint v = engine ? ic_qemu_engine_libvirt_code(engine) : 0;
+  if (v == 0)
+    v = ic_libvirt_version_installed(NULL);
   return v ? v : 9000000;
 }
 
@@ -127,7 +130,7 @@ same_finding(const IcLintFinding *a, const IcLintFinding *b)
 }
 
 static gboolean
-lint_first(QemuBuild *b, guint asked)
+lint_first(QemuBuild *b, guint asked, guint here)
 {
   IcLintOptions lo = {.libvirt_version = asked};
   g_autoptr(GPtrArray) findings = ic_domain_lint(b->doc, &lo);
@@ -145,7 +148,6 @@ lint_first(QemuBuild *b, guint asked)
   /* The engine is the installed libvirt: what it does not know (a newer
    * version's feature, accepted by the rules of the version asked for) it
    * would refuse or, for a few attributes, parse and drop silently. */
-  guint here = installed_libvirt();
   if (asked <= here)
     return TRUE;
   IcLintOptions lh = {.libvirt_version = here};
@@ -185,17 +187,20 @@ static const struct {
 };
 
 static gboolean
-check_viommu_expressed(QemuBuild *b, const IcQemuArgv *argv)
+check_viommu_expressed(QemuBuild *b, IcQemuArgv *argv)
 {
   const IcDomainIommu *io = b->viommu;
   if (io == NULL || io->driver == NULL || (io->model != IC_VIOMMU_INTEL && io->model != IC_VIOMMU_AMD))
     return TRUE;
   JsonObject *dev = NULL;
   for (guint i = 0; i < argv->opts->len && dev == NULL; i++) {
-    const IcQemuOpt *o = argv->opts->pdata[i];
-    const char *drv = o->json ? json_object_get_string_member_with_default(o->json, "driver", "") : "";
-    if (strcmp(o->name, "-device") == 0 && (strcmp(drv, "intel-iommu") == 0 || strcmp(drv, "amd-iommu") == 0))
-      dev = o->json;
+    IcQemuOpt *o = argv->opts->pdata[i];
+    if (strcmp(o->name, "-device") != 0 || o->text == NULL || strstr(o->text, "-iommu\"") == NULL)
+      continue;
+    JsonObject *j = ic_qemu_opt_json(o);
+    const char *drv = j ? json_object_get_string_member_with_default(j, "driver", "") : "";
+    if (strcmp(drv, "intel-iommu") == 0 || strcmp(drv, "amd-iommu") == 0)
+      dev = j;
   }
   for (gsize i = 0; i < G_N_ELEMENTS(viommu_attrs); i++) {
     xmlChar *v = xmlGetProp(io->driver, BAD_CAST viommu_attrs[i].attr);
@@ -368,8 +373,9 @@ ic_qemu_build(IcQemuEngine *engine, IcContext *ctx, const IcDomainDoc *doc, cons
     if (g_strcmp0(c->type, "pci") == 0 && c->index >= 0)
       g_hash_table_insert(b.pci_controllers, GUINT_TO_POINTER((guint) c->index), (gpointer) c);
   }
-  guint asked = opts->libvirt_version ? opts->libvirt_version : installed_libvirt();
-  gboolean ok = lint_first(&b, asked) && qb_bypass_collect(&b) && qb_bypass_notes(&b);
+  guint here = installed_libvirt(engine);
+  guint asked = opts->libvirt_version ? opts->libvirt_version : here;
+  gboolean ok = lint_first(&b, asked, here) && qb_bypass_collect(&b) && qb_bypass_notes(&b);
   g_autoptr(IcDomainDoc) added = ok ? with_additions(&b) : NULL;
   ok = ok && (!b.realise_metadata || added != NULL);
   if (ok) {
@@ -393,11 +399,13 @@ ic_qemu_build(IcQemuEngine *engine, IcContext *ctx, const IcDomainDoc *doc, cons
     explain_kvm(&b, error);
     ok = words != NULL;
   }
-  if (ok) {
+  if (ok && words != NULL) {
     out->argv = ic_qemu_argv_from_strv((const char *const *) words);
     ok = check_viommu_expressed(&b, out->argv);
-    if (ok && opts->qemu_version != NULL)
+    if (ok && opts->qemu_version != NULL) {
+      ic_qemu_argv_parse_json(out->argv);
       ok = ic_qemu_argv_check_version(out->argv, opts->qemu_version, doc_name(doc), error);
+    }
   }
   g_hash_table_unref(b.pci_controllers);
   g_hash_table_unref(b.bypass_buses);

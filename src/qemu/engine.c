@@ -62,6 +62,7 @@ struct IcQemuEngine {
   char *root;                /* NULL: explicit URI */
   char *qemu_user;
   char *libvirt_version;
+  guint libvirt_code;        /* X*1000000+Y*1000+Z, 0 unknown */
   GPtrArray *domains;        /* IcQemuDomain* started and not yet freed */
 };
 
@@ -385,6 +386,8 @@ ic_qemu_engine_open(IcContext *ctx, GError **error)
     return NULL;
   unsigned long lib_ver = 0;
   if (e->v.virGetVersion(&lib_ver, NULL, NULL) == 0)
+    e->libvirt_code = (guint) lib_ver;
+  if (e->libvirt_code != 0)
     e->libvirt_version = g_strdup_printf("%lu.%lu.%lu", lib_ver / 1000000, lib_ver / 1000 % 1000,
                                          lib_ver % 1000);
   e->conn = e->v.virConnectOpen(e->uri);
@@ -449,6 +452,12 @@ const char *
 ic_qemu_engine_qemu_user(const IcQemuEngine *e)
 {
   return e->qemu_user;
+}
+
+guint
+ic_qemu_engine_libvirt_code(const IcQemuEngine *e)
+{
+  return e->libvirt_code;
 }
 
 const char *
@@ -524,6 +533,13 @@ ic_qemu_engine_prepare_xml(IcQemuEngine *e G_GNUC_UNUSED, const IcDomainDoc *doc
     g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "%s: %s", file, why->message);
     return NULL;
   }
+  /* the XML already names the checked path: hand it over as it is */
+  const char *named = ic_domain_doc_def(doc)->emulator;
+  if (named != NULL && strcmp(named, resolved) == 0) {
+    gsize len = 0;
+    const char *bytes = ic_domain_doc_bytes(doc, &len);
+    return g_strndup(bytes, len);
+  }
   return xml_with_emulator(doc, resolved);
 }
 
@@ -540,31 +556,86 @@ is_env_word(const char *w)
   return *p == '=';
 }
 
+/* One word of the line libvirt's virCommandToString writes: bare, or in
+ * '…' (virBufferEscapeShell; a quote inside is '\''), or with "…" and
+ * backslashes as sh reads them.  g_shell_parse_argv() does the same and
+ * more (comments, which libvirt never writes) at several times the cost,
+ * which showed in iommuctl's share of qemu-args (bench/qemu-args). */
+static const char *
+next_word(const char *p, GString *word, gboolean *found, GError **error)
+{
+  while (*p == ' ' || *p == '\t' || *p == '\n')
+    p++;
+  *found = *p != '\0';
+  g_string_truncate(word, 0);
+  gboolean unmatched = FALSE;
+  while (!unmatched && *p != '\0' && *p != ' ' && *p != '\t' && *p != '\n') {
+    if (*p == '\'') {
+      const char *end = strchr(p + 1, '\'');
+      if (end == NULL) {
+        unmatched = TRUE;
+        break;
+      }
+      g_string_append_len(word, p + 1, end - p - 1);
+      p = end + 1;
+    } else if (*p == '"') {
+      for (p++; *p != '\0' && *p != '"'; p++) {
+        if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == '$' || p[1] == '`'))
+          p++;
+        g_string_append_c(word, *p);
+      }
+      if (*p != '"')
+        unmatched = TRUE;
+      else
+        p++;
+    } else if (*p == '\\' && p[1] != '\0') {
+      g_string_append_c(word, p[1]);
+      p += 2;
+    } else {
+      g_string_append_c(word, *p++);
+    }
+  }
+  if (unmatched) {
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "cannot split libvirt's command line: unmatched quote");
+    return NULL;
+  }
+  return p;
+}
+
 char **
 ic_qemu_engine_split_native(const char *native, char ***env_out, GError **error)
 {
-  g_auto(GStrv) words = NULL;
-  GError *local = NULL;
-  if (!g_shell_parse_argv(native, NULL, &words, &local)) {
-    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "cannot split libvirt's command line: %s", local->message);
-    g_error_free(local);
-    return NULL;
+  g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) word = g_string_new(NULL);
+  const char *p = native;
+  for (;;) {
+    gboolean found;
+    p = next_word(p, word, &found, error);
+    if (p == NULL)
+      return NULL;
+    if (!found)
+      break;
+    g_ptr_array_add(words, g_strndup(word->str, word->len));
   }
   guint n_env = 0;
-  while (words[n_env] != NULL && is_env_word(words[n_env]))
+  while (n_env < words->len && is_env_word(words->pdata[n_env]))
     n_env++;
-  if (words[n_env] == NULL) {
+  if (n_env == words->len) {
     g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "libvirt's command line names no emulator");
     return NULL;
   }
   if (env_out != NULL) {
     GPtrArray *env = g_ptr_array_new();
     for (guint i = 0; i < n_env; i++)
-      g_ptr_array_add(env, g_strdup(words[i]));
+      g_ptr_array_add(env, g_strdup(words->pdata[i]));
     g_ptr_array_add(env, NULL);
     *env_out = (char **) g_ptr_array_free(env, FALSE);
   }
-  return g_strdupv(words + n_env);
+  GPtrArray *rest = g_ptr_array_new();
+  for (guint i = n_env; i < words->len; i++)
+    g_ptr_array_add(rest, g_strdup(words->pdata[i]));
+  g_ptr_array_add(rest, NULL);
+  return (char **) g_ptr_array_free(rest, FALSE);
 }
 
 char **
@@ -594,15 +665,26 @@ ic_qemu_argv_from_strv(const char *const *argv)
     }
     i++;
     ic_qemu_argv_add_text(a, name, value);
-    if (value[0] == '{') {
-      g_autoptr(JsonParser) p = json_parser_new();
-      if (json_parser_load_from_data(p, value, -1, NULL) && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-        IcQemuOpt *o = a->opts->pdata[a->opts->len - 1];
-        o->json = json_object_ref(json_node_get_object(json_parser_get_root(p)));
-      }
-    }
   }
   return a;
+}
+
+JsonObject *
+ic_qemu_opt_json(IcQemuOpt *o)
+{
+  if (o->json != NULL || o->text == NULL || o->text[0] != '{')
+    return o->json;
+  g_autoptr(JsonParser) p = json_parser_new_immutable();
+  if (json_parser_load_from_data(p, o->text, -1, NULL) && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+    o->json = json_object_ref(json_node_get_object(json_parser_get_root(p)));
+  return o->json;
+}
+
+void
+ic_qemu_argv_parse_json(IcQemuArgv *argv)
+{
+  for (guint i = 0; i < argv->opts->len; i++)
+    ic_qemu_opt_json(argv->opts->pdata[i]);
 }
 
 /* ---- running domains ------------------------------------------------------------------- */

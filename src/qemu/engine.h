@@ -48,6 +48,8 @@ const char *ic_qemu_engine_root(const IcQemuEngine *engine);
 /* The user QEMU runs as (qemu.conf), or NULL when it stays root because
  * libvirt-qemu does not exist here. */
 const char *ic_qemu_engine_qemu_user(const IcQemuEngine *engine);
+/* The libvirt library's version as X*1000000+Y*1000+Z (0 unknown). */
+guint ic_qemu_engine_libvirt_code(const IcQemuEngine *engine);
 /* The libvirt library's version, "9.0.0". */
 const char *ic_qemu_engine_libvirt_version(const IcQemuEngine *engine);
 
@@ -104,9 +106,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuDomain, ic_qemu_domain_free)
 char **ic_qemu_engine_split_native(const char *native, char ***env_out, GError **error);
 
 /* libvirt's argv (emulator first) as the argv model: an option followed by
- * a word that does not start with '-' is its value; JSON values are parsed
- * for lookups but printed as libvirt wrote them. */
+ * a word that does not start with '-' is its value, kept as libvirt wrote
+ * it.  JSON values are parsed only when asked for (the parse cost more
+ * than the rest of iommuctl's work on a domain): */
 IcQemuArgv *ic_qemu_argv_from_strv(const char *const *argv);
+/* o->json, parsed from o->text on first use (NULL when not a JSON object). */
+JsonObject *ic_qemu_opt_json(IcQemuOpt *o);
+/* Parse every JSON value (for lookups by id, --json, --verify). */
+void ic_qemu_argv_parse_json(IcQemuArgv *argv);
 
 /* ---- domain qemu-args on the engine (src/qemu/args.c) ------------------------ */
 

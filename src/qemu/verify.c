@@ -237,7 +237,8 @@ ic_qemu_verify(IcQemuEngine *engine, const IcQemuBuild *build, const char *file,
    * and passed descriptors), else the printed one. */
   g_auto(GStrv) running = ic_qemu_domain_cmdline(dom);
   g_autoptr(IcQemuArgv) argv = running ? ic_qemu_argv_from_strv((const char *const *) running) : NULL;
-  const IcQemuArgv *use = argv ? argv : build->argv;
+  IcQemuArgv *use = argv ? argv : build->argv;
+  ic_qemu_argv_parse_json(use);
   g_autoptr(GHashTable) qtree = qtree_host_bypass(dom, NULL);
   check_machine(dom, out, use, qtree);
   for (guint i = 0; i < use->opts->len; i++) {

@@ -72,6 +72,8 @@ test_split_native(void)
   g_assert_cmpstr(v[0], ==, "/usr/bin/qemu-system-x86_64");
   g_autoptr(IcQemuArgv) a = ic_qemu_argv_from_strv((const char *const *) v);
   g_assert_cmpuint(a->opts->len, ==, 4);
+  g_assert_null(ic_qemu_argv_find_id(a, "-device", "iommu0")); /* parsed only when asked */
+  ic_qemu_argv_parse_json(a);
   IcQemuOpt *dev = ic_qemu_argv_find_id(a, "-device", "iommu0");
   g_assert_nonnull(dev);
   /* printed exactly as libvirt wrote it */
@@ -79,6 +81,20 @@ test_split_native(void)
   g_assert_cmpstr(back[4], ==, "-device");
   g_assert_cmpstr(back[5], ==, "{\"driver\":\"intel-iommu\",\"id\":\"iommu0\"}");
   g_assert_cmpstr(back[7], ==, "console=ttyS0 quiet");
+  /* the splitter agrees with g_shell_parse_argv on libvirt's quoting */
+  const char *line = "/usr/bin/qemu -name 'guest=it'\\''s,debug-threads=on' -append \"a \\\"b\\\" c\" "
+                     "-device '{\"driver\":\"x\",\"id\":\"a b\"}' plain\\ word";
+  g_auto(GStrv) ours = ic_qemu_engine_split_native(line, NULL, &error);
+  g_assert_no_error(error);
+  g_auto(GStrv) glibs = NULL;
+  g_assert_true(g_shell_parse_argv(line, NULL, &glibs, NULL));
+  g_assert_cmpuint(g_strv_length(ours), ==, g_strv_length(glibs));
+  for (guint i = 0; glibs[i]; i++)
+    g_assert_cmpstr(ours[i], ==, glibs[i]);
+  g_assert_cmpstr(ours[2], ==, "guest=it's,debug-threads=on");
+  g_assert_null(ic_qemu_engine_split_native("/usr/bin/qemu -name 'open", NULL, &error));
+  g_assert_error(error, IC_ERROR, IC_ERROR_FAILED);
+  g_clear_error(&error);
   g_assert_null(ic_qemu_engine_split_native("LC_ALL=C", NULL, &error));
   g_assert_error(error, IC_ERROR, IC_ERROR_FAILED);
 }
@@ -92,6 +108,7 @@ test_check_version(void)
                          "-device", "{\"driver\":\"virtio-iommu\",\"id\":\"iommu0\"}", "-object",
                          "{\"qom-type\":\"iommufd\",\"id\":\"iommufd0\"}", NULL};
   g_autoptr(IcQemuArgv) a = ic_qemu_argv_from_strv(words);
+  ic_qemu_argv_parse_json(a);
   g_autoptr(GError) error = NULL;
   g_assert_true(ic_qemu_argv_check_version(a, "9.0", "f.xml", &error));
   g_assert_false(ic_qemu_argv_check_version(a, "8.2", "f.xml", &error));
