@@ -300,7 +300,8 @@ typedef struct {
  * the soname version of libvirt.so.0.MAJORMINOR.MICRO under root's library
  * directories (root NULL = "/"), else libvirt.pc's Version:, else 0. */
 guint ic_libvirt_version_installed(const char *root);
-/* "X.Y" or "X.Y.Z" -> X*1000000+Y*1000+Z; FALSE when not a version. */
+/* "X.Y" or "X.Y.Z" -> X*1000000+Y*1000+Z (X <= 4294); FALSE when not a version.
+ * The same parser as every other version iommuctl reads. */
 gboolean ic_libvirt_version_parse(const char *text, guint *out);
 
 /* All findings for doc, in line order.  Never fails. */

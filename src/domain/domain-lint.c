@@ -4,6 +4,7 @@
  * stable: LVnnn = libvirt rejects, QMnnn = QEMU rejects at start,
  * ICnnn = iommuctl's judgement. */
 #include "domain/domain-private.h"
+#include "util/ic-util.h"
 
 #include <string.h>
 
@@ -635,20 +636,10 @@ ic_domain_lint(const IcDomainDoc *doc, const IcLintOptions *opts)
 gboolean
 ic_libvirt_version_parse(const char *text, guint *out)
 {
-  if (text == NULL)
+  guint64 v;
+  if (!ic_version_parse(text, &v) || v > G_MAXUINT)
     return FALSE;
-  g_auto(GStrv) parts = g_strsplit(text, ".", 0);
-  guint n = g_strv_length(parts);
-  if (n < 2 || n > 3)
-    return FALSE;
-  guint64 v[3] = {0, 0, 0};
-  for (guint i = 0; i < n; i++) {
-    if (!g_ascii_string_to_unsigned(parts[i], 10, 0, 999, &v[i], NULL))
-      return FALSE;
-  }
-  if (v[0] == 0)
-    return FALSE;
-  *out = (guint) (v[0] * 1000000 + v[1] * 1000 + v[2]);
+  *out = (guint) v;
   return TRUE;
 }
 
