@@ -330,6 +330,9 @@ typedef struct {
   GPtrArray *forced_off;    /* char* same, overridden with force */
   GPtrArray *ccw_addresses; /* char* "cssid.ssid.devno" seen */
   GPtrArray *notes;         /* char* anything else worth saying */
+  GPtrArray *refused;       /* char* "LINE: kind (model): ... QEMU refuses it (...); fix: ..." devices left
+                             * without iommu='on' because QEMU would not start them with it (lint's QM002/QM006):
+                             * the domain is not fully protected, so the CLI exits 1 */
 } IcProtectReport;
 
 void ic_protect_report_init(IcProtectReport *r);
