@@ -102,6 +102,17 @@ check "viommu --model amd linted as libvirt 11.5: exit 0" [ $rc = 0 ]
 "$IOMMUCTL" domain viommu --model virtio --libvirt-version 9.0abc "$corpus/x86-q35-gpu.xml" >/dev/null 2>&1; rc=$?
 check "viommu --libvirt-version 9.0abc is bad input (exit 2; sscanf took it before)" [ $rc = 2 ]
 
+# --- an ordinary virt-install domain lints clean (issue 13): the whole
+# generated corpus (corpus/gen-virt-install.py), as libvirt 9.0: no error
+# (warnings, e.g. IC001 for iommu='on' without a vIOMMU on the i440fx
+# iommu-on variants, are what a user should see)
+"$IOMMUCTL" domain lint --libvirt-version 9.0 --json "$corpus/virt-install" "$corpus/virt-install-hostdev" \
+  > "$tmp/vi.json"; rc=$?
+check "lint: every virt-install domain lints without error (exit 0)" sh -c "[ $rc = 0 ] && python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+bad=[(f[\"file\"], x[\"code\"]) for f in d[\"files\"] for x in f[\"findings\"] if x[\"severity\"]==\"error\"]
+sys.exit(bool(bad) or d[\"unreadable\"] > 0 or len(d[\"files\"]) < 100)' '$tmp/vi.json'"
+
 # --- lint CLI
 "$IOMMUCTL" domain lint "$cases/LV007-fail.xml" > "$tmp/l.txt"; rc=$?
 check "lint exits 1 on errors" [ $rc = 1 ]
