@@ -85,6 +85,17 @@ text_of(DefPriv *p, xmlNodePtr n)
 {
   if (n == NULL)
     return NULL;
+  /* the usual <name>vm1</name>: one text node, nothing to strip, read in
+   * place like prop() */
+  xmlNodePtr c = n->children;
+  if (c == NULL && n->type == XML_ELEMENT_NODE)
+    return "";
+  if (c != NULL && c->next == NULL && c->type == XML_TEXT_NODE && c->content != NULL) {
+    const char *s = (const char *) c->content;
+    gsize len = strlen(s);
+    if (len > 0 && !g_ascii_isspace(s[0]) && !g_ascii_isspace(s[len - 1]))
+      return s;
+  }
   xmlChar *v = xmlNodeGetContent(n);
   if (v == NULL)
     return NULL;

@@ -215,7 +215,13 @@ precheck(const char *data, gsize len, const char *name, GError **error)
           if (*q == quote)
             quote = 0;
         } else if (*q == '"' || *q == '\'') {
-          quote = *q;
+          /* jump over the value: a byte loop here was most of precheck */
+          const char *close = memchr(q + 1, *q, (gsize) (data + len - q - 1));
+          if (close == NULL) {
+            quote = *q;
+            continue;
+          }
+          q = close;
         } else if (*q == '=') {
           attrs++;
         } else if (*q == '>' || *q == '<') {
@@ -419,7 +425,9 @@ doc_load_text(IcDomainDoc *doc, GError **error)
     g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "%s: out of memory creating the XML parser", name);
     return FALSE;
   }
-  int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
+  /* COMPACT: short text nodes (the indentation between elements) live inside
+   * their node, one malloc and free fewer each: ~10% of the parse (bench/lint) */
+  int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_COMPACT;
 #ifdef XML_PARSE_NO_XXE
   options |= XML_PARSE_NO_XXE;
 #endif
