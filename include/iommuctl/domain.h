@@ -300,7 +300,8 @@ typedef struct {
  * the soname version of libvirt.so.0.MAJORMINOR.MICRO under root's library
  * directories (root NULL = "/"), else libvirt.pc's Version:, else 0. */
 guint ic_libvirt_version_installed(const char *root);
-/* "X.Y" or "X.Y.Z" -> X*1000000+Y*1000+Z; FALSE when not a version. */
+/* "X.Y" or "X.Y.Z" -> X*1000000+Y*1000+Z (X <= 4294); FALSE when not a version.
+ * The same parser as every other version iommuctl reads. */
 gboolean ic_libvirt_version_parse(const char *text, guint *out);
 
 /* All findings for doc, in line order.  Never fails. */
@@ -329,6 +330,9 @@ typedef struct {
   GPtrArray *forced_off;    /* char* same, overridden with force */
   GPtrArray *ccw_addresses; /* char* "cssid.ssid.devno" seen */
   GPtrArray *notes;         /* char* anything else worth saying */
+  GPtrArray *refused;       /* char* "LINE: kind (model): ... QEMU refuses it (...); fix: ..." devices left
+                             * without iommu='on' because QEMU would not start them with it (lint's QM002/QM006):
+                             * the domain is not fully protected, so the CLI exits 1 */
 } IcProtectReport;
 
 void ic_protect_report_init(IcProtectReport *r);

@@ -118,6 +118,22 @@ worse(int a, int b)
   return MAX(a, b);
 }
 
+/* --libvirt-version of lint and the editing verbs (which lint their result):
+ * the version asked for, else the installed libvirt, else 9.0 (Debian 12's).
+ * FALSE when text is not a version. */
+static gboolean
+libvirt_version_option(const char *text, guint *out)
+{
+  *out = 0;
+  if (text != NULL && !ic_libvirt_version_parse(text, out))
+    return FALSE;
+  if (*out == 0)
+    *out = ic_libvirt_version_installed(NULL);
+  if (*out == 0)
+    *out = 9000000;
+  return TRUE;
+}
+
 int
 ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
 {
@@ -149,12 +165,8 @@ ic_cmd_domain_lint(IcCli *cli, int argc, char **argv)
   if (argc < 2)
     return ic_cli_usage_error(cli, "give at least one FILE or DIR");
   IcLintOptions opts = {.host_aw_bits = aw_override >= 0 ? (guint) aw_override : host_aw_bits(cli)};
-  if (libvirt_version != NULL && !ic_libvirt_version_parse(libvirt_version, &opts.libvirt_version))
-    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y", libvirt_version);
-  if (opts.libvirt_version == 0)
-    opts.libvirt_version = ic_libvirt_version_installed(NULL);
-  if (opts.libvirt_version == 0)
-    opts.libvirt_version = 9000000;
+  if (!libvirt_version_option(libvirt_version, &opts.libvirt_version))
+    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y or X.Y.Z", libvirt_version);
   g_autoptr(GError) walk_error = NULL;
   g_autoptr(GPtrArray) files = collect_inputs(cli, argc - 1, argv + 1, &walk_error);
   if (files == NULL)
@@ -310,11 +322,13 @@ json_string_array(JsonBuilder *b, const char *name, GPtrArray *items)
   json_builder_end_array(b);
 }
 
-/* Lint after an edit; print what is left.  Returns IC_EXIT_NEGATIVE when errors remain. */
+/* Lint after an edit, by the rules of the libvirt the user asked for (or has):
+ * print what is left.  Returns IC_EXIT_NEGATIVE when errors remain. */
 static int
-lint_after_edit(IcCli *cli, const IcDomainDoc *doc, const char *file, guint aw, JsonBuilder *jb)
+lint_after_edit(IcCli *cli, const IcDomainDoc *doc, const char *file, guint aw, guint libvirt_version,
+                JsonBuilder *jb)
 {
-  IcLintOptions opts = {.host_aw_bits = aw};
+  IcLintOptions opts = {.host_aw_bits = aw, .libvirt_version = libvirt_version};
   g_autoptr(GPtrArray) findings = ic_domain_lint(doc, &opts);
   if (jb != NULL)
     json_findings(jb, findings);
@@ -347,7 +361,8 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
   if (!ic_cli_parse(cli, &argc, &argv, "FILE|DIR...",
                     "put <driver iommu='on'/> on every virtio device (IBM Secure Execution bounce buffers).\n"
                     "Works on domain XML and standalone device XML. One FILE without --in-place/--check: the result "
-                    "goes to stdout, the report to stderr.",
+                    "goes to stdout, the report to stderr. A device QEMU would refuse with iommu on (QM002/QM006) "
+                    "is left without it, named with the reason and the fix, and protect exits 1.",
                     entries, &status))
     return status;
   if (argc < 2)
@@ -390,6 +405,10 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
         status = worse(status, would_change ? IC_EXIT_NEGATIVE : IC_EXIT_OK);
       else
         status = worse(status, emit_result(cli, &m, doc, edit, &written, &error));
+      /* a device QEMU would refuse with iommu on is left without it: the
+       * result starts, but is not fully protected — a negative result */
+      if (r.refused->len > 0)
+        status = worse(status, IC_EXIT_NEGATIVE);
       /* in place, only what reached the disk counts as changed */
       changed = m.check ? would_change : m.in_place ? written : ic_domain_doc_changed(doc);
       n_changed_files += changed;
@@ -406,6 +425,8 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
                   (char *) g_ptr_array_index(r.forced_off, k));
         for (guint k = 0; k < r.notes->len; k++)
           fprintf(rep, "%s:%s\n", file, (char *) g_ptr_array_index(r.notes, k));
+        for (guint k = 0; k < r.refused->len; k++)
+          fprintf(rep, "%s:%s\n", file, (char *) g_ptr_array_index(r.refused, k));
         if (r.ccw_addresses->len > 0) {
           g_ptr_array_add(r.ccw_addresses, NULL);
           g_autofree char *list = g_strjoinv(" ", (char **) r.ccw_addresses->pdata);
@@ -425,6 +446,7 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
       json_string_array(jb, "forced_off", r.forced_off);
       json_string_array(jb, "ccw_addresses", r.ccw_addresses);
       json_string_array(jb, "notes", r.notes);
+      json_string_array(jb, "refused", r.refused);
       json_builder_end_object(jb);
     }
     ic_protect_report_clear(&r);
@@ -441,18 +463,6 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
 
 /* ---- viommu ------------------------------------------------------------------------ */
 
-static gboolean
-parse_libvirt_version(const char *text, guint *out)
-{
-  guint a = 0, b = 0, c = 0;
-  if (text == NULL)
-    return TRUE;
-  if (sscanf(text, "%u.%u.%u", &a, &b, &c) < 2)
-    return FALSE;
-  *out = a * 1000000 + b * 1000 + c;
-  return TRUE;
-}
-
 int
 ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
 {
@@ -465,7 +475,8 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
     {"aw-bits", 0, 0, G_OPTION_ARG_INT, &aw_bits, "IOVA width for intel (39 or 48; default: from the host)", "N"},
     {"remove", 0, 0, G_OPTION_ARG_NONE, &remove, "Remove the vIOMMU", NULL},
     {"libvirt-version", 0, 0, G_OPTION_ARG_STRING, &libvirt_version,
-     "libvirt version for --model auto (default: assume >= 8.3, i.e. virtio)", "X.Y.Z"},
+     "libvirt version for --model auto (default: assume >= 8.3, i.e. virtio) and for linting the result "
+     "(default: the installed libvirt, else 9.0)", "X.Y.Z"},
     {"host-aw-bits", 0, 0, G_OPTION_ARG_INT, &host_aw, "Host IOMMU address width (default: host inventory)", "N"},
     WRITE_OPTIONS(m),
     {NULL},
@@ -490,8 +501,11 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
   }
   if (aw_bits != 0 && aw_bits != 39 && aw_bits != 48)
     return ic_cli_usage_error(cli, "--aw-bits must be 39 or 48 (QEMU's intel-iommu)");
-  if (!parse_libvirt_version(libvirt_version, &req.libvirt_version))
-    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y.Z", libvirt_version);
+  guint lint_libvirt;
+  if (!libvirt_version_option(libvirt_version, &lint_libvirt))
+    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y or X.Y.Z", libvirt_version);
+  if (libvirt_version != NULL)
+    req.libvirt_version = lint_libvirt;
   req.aw_bits = (guint) aw_bits;
   req.host_aw_bits = host_aw >= 0 ? (guint) host_aw : host_aw_bits(cli);
   g_autoptr(GError) walk_error = NULL;
@@ -537,7 +551,7 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
       if (!cli->json)
         for (guint k = 0; k < notes->len; k++)
           fprintf(rep, "%s: %s\n", file, (char *) g_ptr_array_index(notes, k));
-      status = worse(status, lint_after_edit(cli, doc, file, req.host_aw_bits, jb));
+      status = worse(status, lint_after_edit(cli, doc, file, req.host_aw_bits, lint_libvirt, jb));
       status = worse(status, write_status);
       if (error != NULL && !cli->json)
         fprintf(stderr, "%s %s: %s\n", cli->prog, cli->command, error->message);
@@ -570,13 +584,15 @@ int
 ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
 {
   g_auto(WriteMode) m = {0};
-  g_autofree char *iommufd = NULL, *managed = NULL, *driver_model = NULL;
+  g_autofree char *iommufd = NULL, *managed = NULL, *driver_model = NULL, *libvirt_version = NULL;
   gboolean group = FALSE;
   GOptionEntry entries[] = {
     {"iommufd", 0, 0, G_OPTION_ARG_STRING, &iommufd, "Write <driver iommufd='yes|no'/> (libvirt >= 12.1)", "yes|no"},
     {"managed", 0, 0, G_OPTION_ARG_STRING, &managed, "managed='yes|no' (default yes)", "yes|no"},
     {"driver-model", 0, 0, G_OPTION_ARG_STRING, &driver_model, "VFIO variant driver (<driver model=''>)", "NAME"},
     {"group", 'g', 0, G_OPTION_ARG_NONE, &group, "Add every endpoint of each device's IOMMU group (host inventory)", NULL},
+    {"libvirt-version", 0, 0, G_OPTION_ARG_STRING, &libvirt_version,
+     "libvirt version whose rules lint the result (default: the installed libvirt, else 9.0)", "X.Y.Z"},
     WRITE_OPTIONS(m),
     {NULL},
   };
@@ -593,6 +609,9 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
     return ic_cli_usage_error(cli, "--iommufd takes yes or no");
   if (!parse_yes_no(managed, &spec.managed))
     return ic_cli_usage_error(cli, "--managed takes yes or no");
+  guint lint_libvirt;
+  if (!libvirt_version_option(libvirt_version, &lint_libvirt))
+    return ic_cli_usage_error(cli, "--libvirt-version: '%s' is not X.Y or X.Y.Z", libvirt_version);
   if (!check_write_mode(cli, &m, 1, &status))
     return status;
   const char *file = argv[1];
@@ -646,7 +665,7 @@ ic_cmd_domain_hostdev(IcCli *cli, int argc, char **argv)
     }
     json_builder_end_array(jb);
   }
-  status = lint_after_edit(cli, doc, file, 0, jb);
+  status = lint_after_edit(cli, doc, file, 0, lint_libvirt, jb);
   status = worse(status, write_status);
   if (jb != NULL)
     ic_json_end_document(jb);

@@ -34,6 +34,7 @@ ic_protect_report_init(IcProtectReport *r)
   r->forced_off = g_ptr_array_new_with_free_func(g_free);
   r->ccw_addresses = g_ptr_array_new_with_free_func(g_free);
   r->notes = g_ptr_array_new_with_free_func(g_free);
+  r->refused = g_ptr_array_new_with_free_func(g_free);
 }
 
 void
@@ -43,6 +44,7 @@ ic_protect_report_clear(IcProtectReport *r)
   g_clear_pointer(&r->forced_off, g_ptr_array_unref);
   g_clear_pointer(&r->ccw_addresses, g_ptr_array_unref);
   g_clear_pointer(&r->notes, g_ptr_array_unref);
+  g_clear_pointer(&r->refused, g_ptr_array_unref);
 }
 
 static char *
@@ -84,7 +86,7 @@ protect_device(IcDomainDoc *doc, IcEditBatch *b, const IcDomainDevice *d, gboole
   IcIommuPlatform verdict = ic_domain_iommu_platform_check(ic_domain_doc_def(doc), d, &why);
   if (verdict == IC_IOMMU_PLATFORM_REFUSED) {
     g_autofree char *what = describe(d);
-    g_ptr_array_add(r->notes, g_strdup_printf("%s: %s iommu='on': QEMU refuses it (\"%s\", %s); fix: %s", what,
+    g_ptr_array_add(r->refused, g_strdup_printf("%s: %s iommu='on': QEMU refuses it (\"%s\", %s); fix: %s", what,
                                               d->opts.iommu == IC_TRI_ON ? "has" : "not given", why.message,
                                               why.code, why.hint));
     return;

@@ -148,28 +148,7 @@ ic_policy_flavor_bool(const char *key, const char *value, gboolean strict, gbool
 gboolean
 ic_policy_parse_version(const char *text, guint64 *out)
 {
-  if (text == NULL)
-    return FALSE;
-  g_auto(GStrv) parts = g_strsplit(text, ".", 4);
-  guint n = g_strv_length(parts);
-  if (n < 1 || n > 3)
-    return FALSE;
-  guint64 v[3] = {0, 0, 0};
-  for (guint i = 0; i < n; i++) {
-    const char *p = parts[i];
-    if (*p == '\0')
-      return FALSE;
-    for (const char *c = p; *c; c++)
-      if (!g_ascii_isdigit(*c))
-        return FALSE;
-    v[i] = g_ascii_strtoull(p, NULL, 10);
-    if (v[i] > 999 && i > 0)
-      return FALSE;
-    if (v[i] > 999999)
-      return FALSE;
-  }
-  *out = IC_POLICY_VERSION(v[0], v[1], v[2]);
-  return TRUE;
+  return ic_version_parse(text, out);
 }
 
 char *

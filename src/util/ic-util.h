@@ -116,6 +116,12 @@ gboolean ic_trusted_state_path(const char *path, gboolean want_dir, GError **err
  * a number in range; base 0 accepts 0x.  FALSE on garbage. */
 gboolean ic_parse_int64(const char *text, int base, gint64 min, gint64 max, gint64 *out);
 gboolean ic_parse_uint64(const char *text, int base, guint64 max, guint64 *out);
+/* A libvirt or QEMU version, "MAJOR.MINOR" or "MAJOR.MINOR.MICRO" (decimal
+ * digits only, minor and micro <= 999, major <= 999999, not 0.0.0), in
+ * libvirt's encoding MAJOR*1000000 + MINOR*1000 + MICRO.  The one parser for
+ * every version iommuctl reads (lint's --libvirt-version, libvirt.pc, the
+ * policy host's versions and `--version` outputs).  FALSE on anything else. */
+gboolean ic_version_parse(const char *text, guint64 *out);
 /* "on"/"off", "yes"/"no", "true"/"false", "1"/"0" -> 1/0, else -1. */
 int ic_parse_bool_word(const char *text);
 /* text with control characters (newline, tab, ESC, DEL, ...) written as \n,

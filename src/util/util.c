@@ -225,6 +225,51 @@ ic_parse_uint64(const char *text, int base, guint64 max, guint64 *out)
   return TRUE;
 }
 
+/* One dotted component: 1 to 6 decimal digits (no sign, no space: strtoull
+ * would take both), at most max. */
+static gboolean
+version_component(const char *p, gsize len, guint64 max, guint64 *out)
+{
+  if (len == 0 || len > 6)
+    return FALSE;
+  guint64 v = 0;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isdigit(p[i]))
+      return FALSE;
+    v = v * 10 + (guint64) (p[i] - '0');
+  }
+  if (v > max)
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+gboolean
+ic_version_parse(const char *text, guint64 *out)
+{
+  if (text == NULL)
+    return FALSE;
+  static const guint64 max[3] = {999999, 999, 999};
+  guint64 v[3] = {0, 0, 0};
+  guint n = 0;
+  const char *p = text;
+  for (;;) {
+    const char *dot = strchr(p, '.');
+    gsize len = dot != NULL ? (gsize) (dot - p) : strlen(p);
+    if (n == 3 || !version_component(p, len, max[n], &v[n]))
+      return FALSE;
+    n++;
+    if (dot == NULL)
+      break;
+    p = dot + 1;
+  }
+  guint64 r = v[0] * 1000000u + v[1] * 1000u + v[2];
+  if (n < 2 || r == 0)
+    return FALSE;
+  *out = r;
+  return TRUE;
+}
+
 int
 ic_parse_bool_word(const char *text)
 {

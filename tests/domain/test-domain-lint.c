@@ -174,6 +174,23 @@ test_installed_version(void)
   g_assert_false(ic_libvirt_version_parse("11", &v));
   g_assert_false(ic_libvirt_version_parse("11.x", &v));
   g_assert_false(ic_libvirt_version_parse("1.2.3.4", &v));
+  g_assert_false(ic_libvirt_version_parse("4295.0", &v)); /* does not fit the guint */
+  g_assert_true(ic_libvirt_version_parse("4294.0", &v));
+}
+
+/* LV009 on the virtio-iommu says what the libvirt asked for says: from 12.1,
+ * when virtio took aw_bits and <granule/>, "some additional attributes"
+ * (upstream's virtio-iommu-dma-translation.x86_64-latest.err) */
+static void
+test_virtio_attr_text_by_version(void)
+{
+  const char *xml = "<domain type='qemu'><name>t</name><memory>1</memory><os><type arch='x86_64' machine='q35'>hvm</type>"
+                    "</os><features><acpi/></features><devices><iommu model='virtio'><driver dma_translation='on'/>"
+                    "</iommu></devices></domain>";
+  g_autoptr(GPtrArray) old = lint_text(xml, 9000000);
+  g_assert_cmpstr(find(old, "LV009")->message, ==, "iommu model 'virtio' doesn't support additional attributes");
+  g_autoptr(GPtrArray) now = lint_text(xml, 12001000);
+  g_assert_cmpstr(find(now, "LV009")->message, ==, "iommu model 'virtio' doesn't support some additional attributes");
 }
 
 static gint
@@ -205,5 +222,6 @@ main(int argc, char **argv)
   g_test_add_func("/domain/lint/new-rule-texts", test_new_rule_texts);
   g_test_add_func("/domain/lint/qm002-per-device", test_qm002_per_device);
   g_test_add_func("/domain/lint/installed-libvirt-version", test_installed_version);
+  g_test_add_func("/domain/lint/virtio-attr-text-by-version", test_virtio_attr_text_by_version);
   return g_test_run();
 }

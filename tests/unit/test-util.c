@@ -190,6 +190,35 @@ test_safe_edit_conflict(void)
   g_rmdir(dir);
 }
 
+/* the one version parser (lint's --libvirt-version, the policy's versions) */
+static void
+test_version_parse(void)
+{
+  guint64 v = 42;
+  g_assert_true(ic_version_parse("9.0", &v));
+  g_assert_cmpuint(v, ==, 9000000);
+  g_assert_true(ic_version_parse("11.10", &v));
+  g_assert_cmpuint(v, ==, 11010000);
+  g_assert_true(ic_version_parse("8.3.0", &v));
+  g_assert_cmpuint(v, ==, 8003000);
+  g_assert_true(ic_version_parse("0.10.2", &v));
+  g_assert_cmpuint(v, ==, 10002);
+  g_assert_true(ic_version_parse("999999.999.999", &v));
+  g_assert_cmpuint(v, ==, G_GUINT64_CONSTANT(999999999999));
+  static const char *const bad[] = {
+    "", "9", "9.", ".9", "9..0", "9.x", "x.0", "9.0.0.0", "9.0.", "9.1000", "9.0.1000", "1000000.0",
+    "99999999999999999999.0", "18446744073709551616.0", "9.0 ", " 9.0", "+9.0", "-9.0", "9.-1", "0x9.0", "9,0",
+    "0.0", "0.0.0", "9.0\n", "9.0-debian",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    v = 42;
+    if (ic_version_parse(bad[i], &v))
+      g_error("'%s' parsed as a version", bad[i]);
+    g_assert_cmpuint(v, ==, 42); /* untouched on failure */
+  }
+  g_assert_false(ic_version_parse(NULL, &v));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -200,5 +229,6 @@ main(int argc, char **argv)
   g_test_add_func("/util/files", test_files);
   g_test_add_func("/util/safe-edit-conflict", test_safe_edit_conflict);
   g_test_add_func("/util/json-writer", test_json_writer);
+  g_test_add_func("/util/version-parse", test_version_parse);
   return g_test_run();
 }

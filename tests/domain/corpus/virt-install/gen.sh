@@ -4,6 +4,7 @@
 # image paths rewritten to /var/lib/libvirt/images/NAME-dN.img and the shared
 # directory to /srv/share.  test-domain-protect-start.sh starts each one,
 # before and after `iommuctl domain protect`, paused under TCG.
+# The other domains here come from ../gen-virt-install.py (the matrix).
 # Usage: gen.sh URI OUTDIR   (writes NAME.xml; needs virt-install)
 set -eu
 U=$1; out=$2; img=$out/img; mkdir -p "$img" "$out/share"
