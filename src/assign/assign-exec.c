@@ -105,7 +105,13 @@ wait_for_driver(IcAsRun *run, const char *dev, const char *expect, const char *l
                 const char *after, GError **error)
 {
   gint64 deadline = g_get_monotonic_time() + (gint64) run->ctx->poll_timeout_ms * 1000;
-  gulong sleep_us = 200;
+  /* The driver core binds and unbinds synchronously within the write for
+   * most drivers, so the first read usually settles it.  A driver that
+   * probes asynchronously is polled in steps growing by half (not doubling,
+   * capped at 5 ms): the last sleep, all a wait can overshoot by, is at
+   * most half of what was waited before it, or 5 ms (with doubling up to
+   * 20 ms it was as long as all of it); a readlink per poll is cheap. */
+  gulong sleep_us = 100;
   for (;;) {
     g_autofree char *now = ic_as_read_driver(run->ctx, dev);
     if (g_strcmp0(now, expect) == 0)
@@ -123,7 +129,7 @@ wait_for_driver(IcAsRun *run, const char *dev, const char *expect, const char *l
       return FALSE;
     }
     g_usleep(sleep_us);
-    sleep_us = MIN(sleep_us * 2, 20000);
+    sleep_us = MIN(sleep_us + sleep_us / 2, 5000);
   }
 }
 

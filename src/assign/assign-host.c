@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Facts from the host inventory, per device, in the terms a plan uses. */
 #include "assign/assign-host.h"
+#include "host/inventory-groups.h"
 #include "iommuctl/host.h"
 #include "util/ic-util.h"
 
@@ -14,6 +15,21 @@ ic_as_host_view_new(IcContext *ctx, GError **error)
 {
   IcInventory *inv = NULL;
   if (!ic_inventory_load(ctx, IC_INVENTORY_NO_NAMES, &inv, error))
+    return NULL;
+  IcAsHostView *v = g_new0(IcAsHostView, 1);
+  v->ctx = ctx;
+  v->inv = inv;
+  return v;
+}
+
+IcAsHostView *
+ic_as_host_view_new_for_groups(IcContext *ctx, const guint *groups, guint n_groups, GError **error)
+{
+  g_autofree int *numbers = g_new(int, MAX(n_groups, 1));
+  for (guint i = 0; i < n_groups; i++)
+    numbers[i] = (int) groups[i];
+  IcInventory *inv = NULL;
+  if (!ic_inventory_load_groups(ctx, IC_INVENTORY_NO_NAMES, numbers, n_groups, &inv, error))
     return NULL;
   IcAsHostView *v = g_new0(IcAsHostView, 1);
   v->ctx = ctx;

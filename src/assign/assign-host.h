@@ -22,6 +22,11 @@ typedef struct {
 /* A fresh inventory (never the cached one: a plan made under the lock must
  * see sysfs as it is now). */
 IcAsHostView *ic_as_host_view_new(IcContext *ctx, GError **error);
+/* The same for the given groups only (src/host/inventory-groups.h): the
+ * members of those groups and the bridges above them, with the same facts
+ * and verdicts as the whole inventory; what a plan reads. */
+IcAsHostView *ic_as_host_view_new_for_groups(IcContext *ctx, const guint *groups, guint n_groups,
+                                             GError **error);
 void ic_as_host_view_free(IcAsHostView *view);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcAsHostView, ic_as_host_view_free)
 /* Member names of group N, sorted; NULL with error when there is no such group. */

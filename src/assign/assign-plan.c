@@ -273,7 +273,10 @@ ic_assign_plan_new(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const 
     g_ptr_array_add(requested, g_steal_pointer(&dev));
   }
 
-  g_autoptr(IcAsHostView) view = ic_as_host_view_new(ctx, error);
+  /* only the groups asked for: detach and persist must not pay for
+   * reading every device of the host */
+  g_autoptr(IcAsHostView) view = ic_as_host_view_new_for_groups(ctx, (const guint *) numbers->data,
+                                                                numbers->len, error);
   if (view == NULL)
     return NULL;
   g_autoptr(IcAssignPlan) plan = g_new0(IcAssignPlan, 1);

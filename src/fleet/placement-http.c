@@ -4,7 +4,7 @@
  * Every reply is read with a size bound before it is parsed. */
 #include "placement-private.h"
 
-#include <libsoup/soup.h>
+#include "fleet/soup-loader.h" /* libsoup, loaded on first use */
 
 /* 10,000 providers answer allocation_candidates with ~7 MB; leave room. */
 #define IC_PLACEMENT_MAX_REPLY (256u << 20)
@@ -25,6 +25,8 @@ ic_placement_new(const char *url, const char *token, GError **error)
     g_set_error(error, IC_ERROR, IC_ERROR_INVALID_ARG, "'%s' is not an http:// or https:// URL", url);
     return NULL;
   }
+  if (ic_soup_load(error) == NULL)
+    return NULL;
   IcPlacement *p = g_new0(IcPlacement, 1);
   p->session = soup_session_new_with_options("timeout", 120, "user-agent", "iommuctl", NULL);
   p->base = g_strdup(url);

@@ -242,12 +242,21 @@ read_group_files(IcInventory *inv, IcIommuGroup *g, int groups_fd)
 }
 
 void
-ic_host_groups_build(IcInventory *inv)
+ic_host_groups_build(IcInventory *inv, GHashTable *wanted)
 {
   IcHostInfo *h = &inv->host;
   g_autofree char *groups_dir = ic_context_sys_path(inv->ctx, "/sys/kernel/iommu_groups");
-  /* groups the kernel made, including ones without PCI members */
-  g_autoptr(GDir) d = g_dir_open(groups_dir, 0, NULL);
+  /* groups the kernel made, including ones without PCI members; only the
+   * wanted ones when the scan was limited to them */
+  GHashTableIter it;
+  gpointer key;
+  if (wanted != NULL) {
+    g_hash_table_iter_init(&it, wanted);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+      if (ic_inventory_find_group(inv, GPOINTER_TO_INT(key)) == NULL)
+        group_new(inv, GPOINTER_TO_INT(key));
+  }
+  g_autoptr(GDir) d = wanted == NULL ? g_dir_open(groups_dir, 0, NULL) : NULL;
   const char *name;
   while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
     gint64 n;
@@ -261,6 +270,10 @@ ic_host_groups_build(IcInventory *inv)
   for (guint i = 0; i < inv->devices->len; i++) {
     IcPciDevice *dev = g_ptr_array_index(inv->devices, i);
     if (dev->iommu_group < 0)
+      continue;
+    /* a bridge above a wanted group, read for its ACS: its own group is
+     * not loaded (dev->group stays NULL) */
+    if (wanted != NULL && !g_hash_table_contains(wanted, GINT_TO_POINTER(dev->iommu_group)))
       continue;
     IcIommuGroup *g = ic_inventory_find_group(inv, dev->iommu_group);
     if (g == NULL) {

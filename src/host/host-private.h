@@ -35,8 +35,9 @@ void ic_host_info_clear(IcHostInfo *host);
 void ic_host_use_scan(IcInventory *inv);
 void ic_pci_device_add_host_use(IcPciDevice *dev, IcHostUseFlags kind, const char *detail);
 
-/* groups.c */
-void ic_host_groups_build(IcInventory *inv);
+/* groups.c: the groups of the devices read and their verdicts; wanted
+ * (GINT_TO_POINTER(number) set) limits them to those groups, NULL = all. */
+void ic_host_groups_build(IcInventory *inv, GHashTable *wanted);
 void ic_iommu_group_free(IcIommuGroup *group);
 
 /* helpers */

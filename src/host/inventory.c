@@ -10,6 +10,7 @@
  * (boot_vga of display controllers, numa_node of root-bus functions) or on
  * request (IC_INVENTORY_DETAILS). */
 #include "host/host-private.h"
+#include "host/inventory-groups.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -541,10 +542,10 @@ list_devices(IcInventory *inv, GError **error)
   return TRUE;
 }
 
-gboolean
-ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory **out, GError **error)
+static IcInventory *
+inventory_new(IcContext *ctx, IcInventoryFlags flags)
 {
-  g_autoptr(IcInventory) inv = g_new0(IcInventory, 1);
+  IcInventory *inv = g_new0(IcInventory, 1);
   inv->ctx = ctx;
   inv->flags = flags;
   inv->devices_dir = ic_context_sys_path(ctx, "/sys/bus/pci/devices");
@@ -556,16 +557,14 @@ ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory **out, GEr
   inv->strings = g_string_chunk_new(4096);
   inv->host.notes = g_ptr_array_new_with_free_func(g_free);
   inv->host.iommu_units = g_ptr_array_new_with_free_func(g_free);
+  return inv;
+}
 
-  if (!list_devices(inv, error))
-    return FALSE;
+/* Parent links, depth and inherited NUMA node, once every device is read. */
+static void
+link_parents(IcInventory *inv, char **parents)
+{
   guint n = inv->devices->len;
-  g_autofree char **parents = g_new0(char *, n + 1);
-  for (guint i = 0; i < n; i++) {
-    IcPciDevice *dev = g_ptr_array_index(inv->devices, i);
-    g_hash_table_insert(inv->by_addr, &dev->addr, dev);
-    read_device(inv, dev, &parents[i]);
-  }
   for (guint i = 0; i < n; i++) {
     IcPciDevice *dev = g_ptr_array_index(inv->devices, i);
     if (parents[i] != NULL) {
@@ -574,7 +573,6 @@ ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory **out, GEr
         dev->parent = g_hash_table_lookup(inv->by_addr, &pa);
       if (dev->parent == NULL)
         ic_pci_device_note(dev, "parent bridge %s is not in the device list", parents[i]);
-      g_free(parents[i]);
     }
   }
   for (guint i = 0; i < n; i++) {
@@ -585,18 +583,138 @@ ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory **out, GEr
     dev->depth = depth;
     if (dev->numa_node < 0 && dev->parent != NULL)
       dev->numa_node = inherited_numa_node(dev->parent);
+  }
+}
+
+/* Names, host use and host facts: the same for a whole or a partial scan
+ * (host use is traced to the devices that were read, and only to them). */
+static void
+finish_scan(IcInventory *inv)
+{
+  if (!(inv->flags & IC_INVENTORY_NO_NAMES)) {
+    ic_host_names_init(inv);
+    for (guint i = 0; i < inv->devices->len; i++)
+      ic_host_names_lookup(inv, g_ptr_array_index(inv->devices, i));
+  }
+  if (!(inv->flags & IC_INVENTORY_NO_HOST_USE))
+    ic_host_use_scan(inv);
+  ic_host_info_load(inv);
+}
+
+gboolean
+ic_inventory_load(IcContext *ctx, IcInventoryFlags flags, IcInventory **out, GError **error)
+{
+  g_autoptr(IcInventory) inv = inventory_new(ctx, flags);
+  if (!list_devices(inv, error))
+    return FALSE;
+  guint n = inv->devices->len;
+  g_autoptr(GPtrArray) parents = g_ptr_array_new_full(n, g_free);
+  for (guint i = 0; i < n; i++) {
+    IcPciDevice *dev = g_ptr_array_index(inv->devices, i);
+    g_hash_table_insert(inv->by_addr, &dev->addr, dev);
+    char *parent = NULL;
+    read_device(inv, dev, &parent);
+    g_ptr_array_add(parents, parent);
+  }
+  link_parents(inv, (char **) parents->pdata);
+  for (guint i = 0; i < n; i++) {
+    IcPciDevice *dev = g_ptr_array_index(inv->devices, i);
     if (dev->sriov_capable && dev->sriov_numvfs > 0)
       link_virtfns(inv, dev);
   }
-  if (!(flags & IC_INVENTORY_NO_NAMES)) {
-    ic_host_names_init(inv);
-    for (guint i = 0; i < n; i++)
-      ic_host_names_lookup(inv, g_ptr_array_index(inv->devices, i));
+  finish_scan(inv);
+  ic_host_groups_build(inv, NULL);
+  *out = g_steal_pointer(&inv);
+  return TRUE;
+}
+
+/* ---- the scan of some groups ------------------------------------------------ */
+
+/* The members of group N as the kernel lists them in iommu_groups/N/devices. */
+static gboolean
+list_group_members(IcInventory *inv, int number, GPtrArray *names, GError **error)
+{
+  g_autofree char *rel = g_strdup_printf("/sys/kernel/iommu_groups/%d/devices", number);
+  g_autofree char *dir = ic_context_sys_path(inv->ctx, rel);
+  DIR *d = opendir(dir);
+  if (d == NULL) {
+    int e = errno;
+    g_set_error(error, IC_ERROR, e == ENOENT ? IC_ERROR_NOT_FOUND : IC_ERROR_IO,
+                "cannot list the members of IOMMU group %d in %s: %s", number, dir, g_strerror(e));
+    return FALSE;
   }
-  if (!(flags & IC_INVENTORY_NO_HOST_USE))
-    ic_host_use_scan(inv);
-  ic_host_info_load(inv);
-  ic_host_groups_build(inv);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    IcPciAddr a;
+    if (de->d_name[0] == '.')
+      continue;
+    if (!ic_pci_addr_parse(de->d_name, &a, NULL)) {
+      ic_host_note(&inv->host, "%s/%s is not a PCI address; ignored", dir, de->d_name);
+      continue;
+    }
+    g_ptr_array_add(names, g_strdup(de->d_name));
+  }
+  closedir(d);
+  return TRUE;
+}
+
+/* Adds and reads the device named `name` unless it is there already. */
+static void
+add_and_read(IcInventory *inv, const char *name, GPtrArray *parents)
+{
+  IcPciAddr a;
+  if (!ic_pci_addr_parse(name, &a, NULL) || g_hash_table_contains(inv->by_addr, &a))
+    return;
+  /* what a whole scan would not list is not read either (a parent missing
+   * from the bus is noted by link_parents(), as in a whole scan) */
+  if (faccessat(inv->devices_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+    return;
+  IcPciDevice *dev = device_new(&a);
+  g_ptr_array_add(inv->devices, dev);
+  g_hash_table_insert(inv->by_addr, &dev->addr, dev);
+  char *parent = NULL;
+  read_device(inv, dev, &parent);
+  g_ptr_array_add(parents, parent);
+}
+
+gboolean
+ic_inventory_load_groups(IcContext *ctx, IcInventoryFlags flags, const int *numbers, guint n_numbers,
+                         IcInventory **out, GError **error)
+{
+  g_autoptr(IcInventory) inv = inventory_new(ctx, flags);
+  inv->devices_fd = open(inv->devices_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (inv->devices_fd < 0) {
+    int e = errno;
+    g_set_error(error, IC_ERROR, e == ENOENT ? IC_ERROR_NOT_FOUND : IC_ERROR_IO,
+                "cannot list PCI devices in %s: %s", inv->devices_dir, g_strerror(e));
+    return FALSE;
+  }
+  g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func(g_free);
+  for (guint k = 0; k < n_numbers; k++)
+    if (!list_group_members(inv, numbers[k], members, error))
+      return FALSE;
+  /* the members, then every bridge above them (the parents' parents are
+   * appended while the loop walks: ACS and isolation look up the chain) */
+  g_autoptr(GPtrArray) parents = g_ptr_array_new_with_free_func(g_free);
+  for (guint i = 0; i < members->len; i++)
+    add_and_read(inv, members->pdata[i], parents);
+  for (guint i = 0; i < parents->len; i++)
+    if (parents->pdata[i] != NULL)
+      add_and_read(inv, parents->pdata[i], parents);
+  /* sorted like a whole scan; parents[] follows its device */
+  g_autoptr(GHashTable) parent_of = g_hash_table_new(g_direct_hash, g_direct_equal);
+  for (guint i = 0; i < inv->devices->len; i++)
+    g_hash_table_insert(parent_of, inv->devices->pdata[i], parents->pdata[i]);
+  g_ptr_array_sort(inv->devices, compare_addr_ptr);
+  g_autofree char **sorted = g_new0(char *, inv->devices->len + 1);
+  for (guint i = 0; i < inv->devices->len; i++)
+    sorted[i] = g_hash_table_lookup(parent_of, inv->devices->pdata[i]);
+  link_parents(inv, sorted);
+  finish_scan(inv);
+  g_autoptr(GHashTable) wanted = g_hash_table_new(g_direct_hash, g_direct_equal);
+  for (guint k = 0; k < n_numbers; k++)
+    g_hash_table_add(wanted, GINT_TO_POINTER(numbers[k]));
+  ic_host_groups_build(inv, wanted);
   *out = g_steal_pointer(&inv);
   return TRUE;
 }

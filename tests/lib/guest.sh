@@ -17,6 +17,9 @@
 : "${IOMMUCTL:?IOMMUCTL must point at the iommuctl binary}"
 : "${IOMMUCTL_SRCDIR:?IOMMUCTL_SRCDIR must point at the source tree}"
 IC_GUEST_RUN=$IOMMUCTL_SRCDIR/tests/lib/guest-run
+# sonames iommuctl opens on first use rather than at start (see the
+# *-loader.c / names.c files): the bundle carries them too
+: "${IC_GUEST_LAZY_LIBS:=libxml2.so.2 libpci.so.3 libsoup-3.0.so.0}"
 
 ic_guest_fail_or_skip() {
   if [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ]; then
@@ -40,7 +43,12 @@ ic_guest_bundle() {
   mkdir -p "$dir/bin" "$dir/lib"
   cp -L "$IOMMUCTL" "$dir/bin/iommuctl"
   # every library ldd resolves, plus the loader itself
-  ldd "$IOMMUCTL" | awk '/=> \//{print $3} /^[[:space:]]*\/.*ld-linux/{print $1}' | sort -u |
+  # and the libraries it loads on first use (g_module_open: libxml2, libpci,
+  # libsoup) with theirs, found where the dynamic loader would find them
+  lazy=$(for so in $IC_GUEST_LAZY_LIBS; do
+    PATH=$PATH:/sbin:/usr/sbin ldconfig -p 2>/dev/null | awk -v so="$so" '$1 == so && /x86-64|x86_64|64bit/ {print $NF; exit}'; done)
+  { ldd "$IOMMUCTL"; for l in $lazy; do echo " $l => $l"; ldd "$l"; done; } |
+    awk '/=> \//{print $3} /^[[:space:]]*\/.*ld-linux/{print $1}' | sort -u |
     while read -r lib; do cp -L "$lib" "$dir/lib/"; done
   loader=$(ldd "$IOMMUCTL" | awk '/ld-linux/{for(i=1;i<=NF;i++) if ($i ~ /^\//) {print $i; exit}}')
   [ -n "$loader" ] || { echo "ic_guest_bundle: no dynamic loader found for $IOMMUCTL" >&2; return 1; }

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libxml2, loaded on first use instead of at every start of iommuctl.
+ *
+ * Only the domain, QEMU and policy code reads or writes XML, but linking
+ * libxml2 made every command map and relocate it and what Debian builds it
+ * with (ICU's libicuuc + libicudata, libstdc++, liblzma): about 4 of the
+ * 9 million instructions of `iommuctl --version`, and 6 of its 24
+ * libraries, paid twice per detach + reattach cycle (bench/assign-cycle).
+ *
+ * The callers keep calling libxml2 by its own names through its own
+ * headers: this file defines each function the library uses with the
+ * prototype of <libxml/...> (the compiler checks them against it) and
+ * forwards it to the real one, resolved with g_module_symbol() when the
+ * first of them is called.  A libxml2 call not listed here fails to link
+ * ("undefined reference to xmlFoo"): add it to IC_XML_FUNCS.  libxml2 is
+ * still a hard dependency (packages must depend on it, the linker no
+ * longer records it); a process that cannot load it stops with a message
+ * at its first XML call, as the dynamic loader would have at its start. */
+#include <gmodule.h>
+#include <libxml/globals.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlstring.h>
+
+#define IC_XML_SONAME "libxml2.so.2"
+
+/* X(return type, name, (parameters), (arguments)) for functions returning a
+ * value, V(...) for void ones. */
+#define IC_XML_FUNCS(X, V)                                                                        \
+  X(const xmlChar *, xmlBufferContent, (const xmlBuffer *buf), (buf))                             \
+  X(xmlBufferPtr, xmlBufferCreate, (void), ())                                                    \
+  V(xmlBufferFree, (xmlBufferPtr buf), (buf))                                                     \
+  X(xmlErrorPtr, xmlCtxtGetLastError, (void *ctx), (ctx))                                         \
+  X(xmlDocPtr, xmlCtxtReadMemory,                                                                 \
+    (xmlParserCtxtPtr ctxt, const char *buffer, int size, const char *URL, const char *encoding,  \
+     int options),                                                                                \
+    (ctxt, buffer, size, URL, encoding, options))                                                 \
+  X(xmlNodePtr, xmlDocGetRootElement, (const xmlDoc *doc), (doc))                                 \
+  X(xmlNodePtr, xmlDocSetRootElement, (xmlDocPtr doc, xmlNodePtr root), (doc, root))              \
+  V(xmlFreeDoc, (xmlDocPtr cur), (cur))                                                           \
+  V(xmlFreeNode, (xmlNodePtr cur), (cur))                                                         \
+  V(xmlFreeParserCtxt, (xmlParserCtxtPtr ctxt), (ctxt))                                           \
+  X(long, xmlGetLineNo, (const xmlNode *node), (node))                                            \
+  X(xmlChar *, xmlGetNoNsProp, (const xmlNode *node, const xmlChar *name), (node, name))          \
+  X(xmlChar *, xmlGetProp, (const xmlNode *node, const xmlChar *name), (node, name))              \
+  X(xmlNodePtr, xmlNewChild,                                                                      \
+    (xmlNodePtr parent, xmlNsPtr ns, const xmlChar *name, const xmlChar *content),                \
+    (parent, ns, name, content))                                                                  \
+  X(xmlDocPtr, xmlNewDoc, (const xmlChar *version), (version))                                    \
+  X(xmlNodePtr, xmlNewNode, (xmlNsPtr ns, const xmlChar *name), (ns, name))                       \
+  X(xmlParserCtxtPtr, xmlNewParserCtxt, (void), ())                                               \
+  X(xmlAttrPtr, xmlNewProp, (xmlNodePtr node, const xmlChar *name, const xmlChar *value),         \
+    (node, name, value))                                                                          \
+  X(xmlNodePtr, xmlNewTextChild,                                                                  \
+    (xmlNodePtr parent, xmlNsPtr ns, const xmlChar *name, const xmlChar *content),                \
+    (parent, ns, name, content))                                                                  \
+  X(int, xmlNodeDump, (xmlBufferPtr buf, xmlDocPtr doc, xmlNodePtr cur, int level, int format),   \
+    (buf, doc, cur, level, format))                                                               \
+  X(xmlChar *, xmlNodeGetContent, (const xmlNode *cur), (cur))                                    \
+  X(xmlDocPtr, xmlReadMemory,                                                                     \
+    (const char *buffer, int size, const char *URL, const char *encoding, int options),           \
+    (buffer, size, URL, encoding, options))                                                       \
+  X(xmlNsPtr, xmlSearchNs, (xmlDocPtr doc, xmlNodePtr node, const xmlChar *nameSpace),            \
+    (doc, node, nameSpace))                                                                       \
+  X(xmlNsPtr, xmlSearchNsByHref, (xmlDocPtr doc, xmlNodePtr node, const xmlChar *href),           \
+    (doc, node, href))                                                                            \
+  V(xmlSetGenericErrorFunc, (void *ctx, xmlGenericErrorFunc handler), (ctx, handler))             \
+  V(xmlSetStructuredErrorFunc, (void *ctx, xmlStructuredErrorFunc handler), (ctx, handler))       \
+  X(int, xmlStrEqual, (const xmlChar *str1, const xmlChar *str2), (str1, str2))                   \
+  X(int, xmlStrcmp, (const xmlChar *str1, const xmlChar *str2), (str1, str2))                     \
+  /* behind the xmlGenericError / xmlStructuredError macros (per-thread state) */                 \
+  X(xmlGenericErrorFunc *, __xmlGenericError, (void), ())                                         \
+  X(void **, __xmlGenericErrorContext, (void), ())                                                \
+  X(xmlStructuredErrorFunc *, __xmlStructuredError, (void), ())                                   \
+  X(void **, __xmlStructuredErrorContext, (void), ())
+
+#define IC_XML_ENUM(ret, name, params, args) IC_XML_##name,
+#define IC_XML_ENUM_V(name, params, args) IC_XML_##name,
+enum { IC_XML_FUNCS(IC_XML_ENUM, IC_XML_ENUM_V) IC_XML_xmlFree, IC_XML_N };
+
+#define IC_XML_NAME(ret, name, params, args) #name,
+#define IC_XML_NAME_V(name, params, args) #name,
+static const char *const xml_names[IC_XML_N] = {IC_XML_FUNCS(IC_XML_NAME, IC_XML_NAME_V) "xmlFree"};
+
+static gpointer xml_syms[IC_XML_N];
+
+static gpointer
+load_once(gpointer unused)
+{
+  (void) unused;
+  /* LOCAL: its names must not resolve to it in place of these forwarders */
+  GModule *m = g_module_open(IC_XML_SONAME, G_MODULE_BIND_LOCAL);
+  if (m == NULL)
+    g_error("cannot load the XML library %s (install libxml2): %s", IC_XML_SONAME, g_module_error());
+  g_module_make_resident(m);
+  for (guint i = 0; i < IC_XML_N; i++)
+    if (!g_module_symbol(m, xml_names[i], &xml_syms[i]) || xml_syms[i] == NULL)
+      g_error("%s has no symbol %s: %s", IC_XML_SONAME, xml_names[i], g_module_error());
+  return xml_syms;
+}
+
+static gpointer
+xml_sym(guint index)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once(&once, load_once, NULL);
+  return xml_syms[index];
+}
+
+#define IC_XML_FORWARD(ret, name, params, args)                                                   \
+  ret name params                                                                                 \
+  {                                                                                               \
+    return ((ret(*) params) xml_sym(IC_XML_##name)) args;                                         \
+  }
+#define IC_XML_FORWARD_V(name, params, args)                                                      \
+  void name params                                                                                \
+  {                                                                                               \
+    ((void(*) params) xml_sym(IC_XML_##name)) args;                                               \
+  }
+IC_XML_FUNCS(IC_XML_FORWARD, IC_XML_FORWARD_V)
+
+/* xmlFree is a variable (the deallocator libxml2 was configured with); ours
+ * calls libxml2's, whatever it is. */
+static void
+forward_free(void *mem)
+{
+  (*(xmlFreeFunc *) xml_sym(IC_XML_xmlFree))(mem);
+}
+
+xmlFreeFunc xmlFree = forward_free;
