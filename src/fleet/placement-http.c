@@ -26,7 +26,10 @@ ic_placement_new(const char *url, const char *token, GError **error)
     return NULL;
   }
   IcPlacement *p = g_new0(IcPlacement, 1);
-  p->session = soup_session_new_with_options("timeout", 120, "user-agent", "iommuctl", NULL);
+  /* the environment's proxy, not GIO's desktop-oriented default (placement-proxy.c) */
+  g_auto(GStrv) env = g_get_environ();
+  g_autoptr(GProxyResolver) proxy = ic_placement_proxy_resolver((const char *const *) env);
+  p->session = soup_session_new_with_options("timeout", 120, "user-agent", "iommuctl", "proxy-resolver", proxy, NULL);
   p->base = g_strdup(url);
   gsize n = strlen(p->base);
   while (n > 0 && p->base[n - 1] == '/')

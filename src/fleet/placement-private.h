@@ -27,4 +27,8 @@ gboolean ic_placement_fail(const char *method, const char *path, const Placement
 JsonNode *ic_placement_get_json(IcPlacement *p, const char *path, GError **error);
 /* The names of names (char*) Placement knows: one GET /traits?name=in:... */
 GHashTable *ic_placement_known_traits(IcPlacement *p, GPtrArray *names, GError **error);
+/* The proxy the environment names (http_proxy, https_proxy, all_proxy,
+ * no_proxy, as curl reads them); NULL (connect directly) when none names one
+ * for this use.  envp: g_get_environ(). */
+GProxyResolver *ic_placement_proxy_resolver(const char *const *envp);
 char *ic_placement_group_uuid(const char *root_uuid, int group, const char *resource_class);

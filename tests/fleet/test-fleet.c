@@ -209,6 +209,44 @@ test_fixture(void)
   }
 }
 
+/* The first proxy GIO would use for uri, or "none" without a resolver. */
+static char *
+proxy_for(const char *const *envp, const char *uri)
+{
+  g_autoptr(GProxyResolver) r = ic_placement_proxy_resolver(envp);
+  if (r == NULL)
+    return g_strdup("none");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) proxies = g_proxy_resolver_lookup(r, uri, NULL, &error);
+  g_assert_no_error(error);
+  return g_strdup(proxies[0]);
+}
+
+static void
+test_proxy_from_environment(void)
+{
+  static const struct {
+    const char *env[4];
+    const char *uri, *want;
+  } cases[] = {
+    {{NULL}, "http://placement:8778/", "none"},                  /* nothing named: no proxy path at all */
+    {{"HTTP_PROXY=http://evil:1", NULL}, "http://p/", "none"},     /* httpoxy: upper case is not read */
+    {{"http_proxy=proxy:3128", NULL}, "http://p/", "http://proxy:3128"},
+    {{"http_proxy=proxy:3128", NULL}, "https://p/", "direct://"},
+    {{"HTTPS_PROXY=http://s:3128", NULL}, "https://p/", "http://s:3128"},
+    {{"all_proxy=socks5://s:1080", NULL}, "http://p/", "socks5://s:1080"},
+    {{"http_proxy=proxy:3128", "no_proxy=localhost, .example.com", NULL}, "http://a.example.com/", "direct://"},
+    {{"http_proxy=proxy:3128", "no_proxy=10.0.0.0/8", NULL}, "http://10.1.2.3:8778/", "direct://"},
+    {{"http_proxy=proxy:3128", "no_proxy=10.0.0.0/8", NULL}, "http://192.168.1.1/", "http://proxy:3128"},
+    {{"http_proxy=proxy:3128", "NO_PROXY=*", NULL}, "http://p/", "none"},
+    {{"http_proxy=", NULL}, "http://p/", "none"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *got = proxy_for(cases[i].env, cases[i].uri);
+    g_assert_cmpstr(got, ==, cases[i].want);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -219,6 +257,7 @@ main(int argc, char **argv)
   g_test_add_func("/fleet/placement/candidates", test_candidates);
   g_test_add_func("/fleet/placement/error-detail", test_error_detail);
   g_test_add_func("/fleet/placement/group-uuid", test_group_uuid);
+  g_test_add_func("/fleet/placement/proxy-from-environment", test_proxy_from_environment);
   g_test_add_func("/fleet/nfd/label-rules", test_nfd_rules);
   g_test_add_func("/fleet/fixture/groups-and-nfd", test_fixture);
   return g_test_run();
