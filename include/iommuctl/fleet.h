@@ -144,6 +144,9 @@ void ic_placement_provider_free(IcPlacementProvider *rp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcPlacementProvider, ic_placement_provider_free)
 IcPlacementProvider *ic_placement_parse_provider(JsonNode *root, const char *what, GError **error);
 GPtrArray *ic_placement_parse_providers(JsonNode *root, const char *what, GError **error);
+/* The same from the reply's bytes, without a json-glib tree (SQLite's JSON
+ * reader; placement-listing.c says why): what every listing goes through. */
+GPtrArray *ic_placement_parse_provider_list(const char *data, gsize len, const char *what, GError **error);
 /* {"traits":[...], "resource_provider_generation": N} (generation -1 when absent). */
 GPtrArray *ic_placement_parse_traits(JsonNode *root, const char *what, gint64 *generation, GError **error);
 /* The provider UUIDs named by allocation_requests[].allocations (a set). */
@@ -151,6 +154,9 @@ GHashTable *ic_placement_parse_candidates(JsonNode *root, const char *what, GErr
 /* Add to that set the root_provider_uuid provider_summaries gives each of
  * its members (a candidate allocating from a child counts for its root). */
 gboolean ic_placement_candidate_roots(JsonNode *root, GHashTable *candidates, const char *what, GError **error);
+/* Both at once from the reply's bytes, without a json-glib tree (SQLite's
+ * JSON reader, placement-listing.c): the candidate providers and their roots. */
+GHashTable *ic_placement_parse_candidate_set(const char *data, gsize len, const char *what, GError **error);
 
 /* ---- Nova [pci] ------------------------------------------------------------ */
 

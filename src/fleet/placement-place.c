@@ -5,7 +5,13 @@
  * request -- the providers that fail it: `required=!T` for a required
  * trait, `required=F` for a forbidden one, `required=!A,!B` for an in:
  * group -- plus one listing of the providers that pass every term: never one
- * request per provider, and only the providers the answer names. */
+ * request per provider, and only the providers the answer names.
+ *
+ * All of them go at once (placement-batch.c), the candidates included: in
+ * the usual case every trait is known and no request depends on another.
+ * When Placement knows a trait not (400 "No such trait"), the requests that
+ * named it are asked again without it after one trait check; the listings
+ * that answered are kept. */
 #include "placement-private.h"
 
 static void
@@ -39,23 +45,35 @@ add_unique(GPtrArray *a, const char *s)
   g_ptr_array_add(a, (gpointer) s);
 }
 
-/* The root providers of one listing (children are explained by their root). */
-static GPtrArray *
-list_roots(IcPlacement *p, const char *path, GError **error)
+/* The root providers of one listing (children are explained by their
+ * root); runs in the fetching thread. */
+static gboolean
+parse_roots(PlacementFetch *f, GError **error)
 {
-  g_autoptr(JsonNode) root = ic_placement_get_json(p, path, error);
-  if (root == NULL)
-    return NULL;
-  g_autoptr(GPtrArray) list = ic_placement_parse_providers(root, path, error);
+  g_autoptr(GPtrArray) list = ic_placement_parse_provider_list(f->reply.data, f->reply.len, f->path, error);
   if (list == NULL)
-    return NULL;
+    return FALSE;
   GPtrArray *roots = g_ptr_array_new_with_free_func((GDestroyNotify) ic_placement_provider_free);
   for (guint i = 0; i < list->len; i++) {
     IcPlacementProvider *rp = g_ptr_array_index(list, i);
     if (rp->root_uuid == NULL || strcmp(rp->root_uuid, rp->uuid) == 0)
       g_ptr_array_add(roots, g_ptr_array_steal_index_fast(list, i--));
   }
-  return roots;
+  f->result = roots;
+  f->result_free = (GDestroyNotify) g_ptr_array_unref;
+  return TRUE;
+}
+
+/* The candidate root providers (a set of UUIDs); runs in the fetching thread. */
+static gboolean
+parse_candidate_set(PlacementFetch *f, GError **error)
+{
+  g_autoptr(GHashTable) set = ic_placement_parse_candidate_set(f->reply.data, f->reply.len, f->path, error);
+  if (set == NULL)
+    return FALSE;
+  f->result = g_steal_pointer(&set);
+  f->result_free = (GDestroyNotify) g_hash_table_unref;
+  return TRUE;
 }
 
 typedef struct {
@@ -80,18 +98,16 @@ verdict_for(Verdicts *vs, const IcPlacementProvider *rp)
   return v;
 }
 
-/* Every root provider of path gets reason added to the array at offset field. */
-static gboolean
-mark_listing(IcPlacement *p, Verdicts *vs, const char *path, gsize field, const char *reason, GError **error)
+/* Every root provider of a listing gets reason added to the array at offset
+ * field (-1: none, the listing of the providers that pass every term). */
+static void
+mark_listing(Verdicts *vs, GPtrArray *roots, gssize field, const char *reason)
 {
-  g_autoptr(GPtrArray) roots = list_roots(p, path, error);
-  if (roots == NULL)
-    return FALSE;
   for (guint i = 0; i < roots->len; i++) {
     IcPlacementVerdict *v = verdict_for(vs, g_ptr_array_index(roots, i));
-    g_ptr_array_add(G_STRUCT_MEMBER(GPtrArray *, v, field), g_strdup(reason));
+    if (field >= 0)
+      g_ptr_array_add(G_STRUCT_MEMBER(GPtrArray *, v, field), g_strdup(reason));
   }
-  return TRUE;
 }
 
 static int
@@ -144,6 +160,178 @@ build_query(const IcPlacementQuery *q, GHashTable *known, GString *path)
   return trait_query(q, known, path);
 }
 
+/* One listing the explanation needs: its path, and which verdict field its
+ * providers get which reason in (field -1: the providers that pass). */
+typedef struct {
+  char *path;
+  gssize field;
+  char *reason;
+} Listing;
+
+static void
+listing_free(gpointer p)
+{
+  Listing *l = p;
+  g_free(l->path);
+  g_free(l->reason);
+  g_free(l);
+}
+
+static void
+add_listing(GPtrArray *plan, char *path, gssize field, char *reason)
+{
+  Listing *l = g_new0(Listing, 1);
+  l->path = path;
+  l->field = field;
+  l->reason = reason;
+  g_ptr_array_add(plan, l);
+}
+
+/* The listings for the traits known: per term, the providers that fail it
+ * (a term on an unknown trait is failed by everybody, added at the end), then
+ * the providers that pass every term. */
+static GPtrArray *
+plan_listings(const IcPlacementQuery *q, GHashTable *known)
+{
+  GPtrArray *plan = g_ptr_array_new_with_free_func(listing_free);
+  for (guint i = 0; q->required && i < q->required->len; i++) {
+    const char *t = g_ptr_array_index(q->required, i);
+    if (g_hash_table_contains(known, t))
+      add_listing(plan, g_strdup_printf("/resource_providers?required=!%s", t),
+                  G_STRUCT_OFFSET(IcPlacementVerdict, lacks), g_strdup(t));
+  }
+  for (guint i = 0; q->forbidden && i < q->forbidden->len; i++) {
+    const char *t = g_ptr_array_index(q->forbidden, i);
+    if (g_hash_table_contains(known, t))
+      add_listing(plan, g_strdup_printf("/resource_providers?required=%s", t),
+                  G_STRUCT_OFFSET(IcPlacementVerdict, has_forbidden), g_strdup(t));
+  }
+  for (guint i = 0; q->any_of && i < q->any_of->len; i++) {
+    char **group = g_ptr_array_index(q->any_of, i);
+    GString *lpath = g_string_new("/resource_providers?required=");
+    gboolean any_known = FALSE;
+    for (int k = 0; group[k]; k++)
+      if (g_hash_table_contains(known, group[k])) {
+        g_string_append_printf(lpath, "%s!%s", any_known ? "," : "", group[k]);
+        any_known = TRUE;
+      }
+    if (any_known)
+      add_listing(plan, g_string_free(lpath, FALSE), G_STRUCT_OFFSET(IcPlacementVerdict, lacks_any_of),
+                  g_strjoinv("|", group));
+    else
+      g_string_free(lpath, TRUE);
+  }
+  /* the providers that pass every term: candidates, or short of resources;
+   * when a term cannot pass at all, nobody does and all providers are listed */
+  g_autoptr(GString) mpath = g_string_new("/resource_providers?");
+  gboolean possible = trait_query(q, known, mpath);
+  if (!possible)
+    g_string_assign(mpath, "/resource_providers");
+  else if (mpath->str[strlen("/resource_providers?")] == '&')
+    g_string_erase(mpath, strlen("/resource_providers?"), 1);
+  else
+    g_string_truncate(mpath, strlen("/resource_providers")); /* no trait terms: everybody */
+  add_listing(plan, g_strdup(mpath->str), -1, NULL);
+  return plan;
+}
+
+static PlacementFetch *
+fetch_new(const char *path, gboolean (*parse)(PlacementFetch *, GError **))
+{
+  PlacementFetch *f = g_new0(PlacementFetch, 1);
+  f->path = g_strdup(path);
+  f->parse = parse;
+  return f;
+}
+
+static void
+fetch_free(gpointer p)
+{
+  PlacementFetch *f = p;
+  placement_fetch_clear(f);
+  g_free((char *) f->path);
+  g_free(f);
+}
+
+/* A listing fetched and read, or NULL. */
+static PlacementFetch *
+fetched(GPtrArray *done, const char *path)
+{
+  for (guint i = 0; i < done->len; i++) {
+    PlacementFetch *f = g_ptr_array_index(done, i);
+    if (strcmp(f->path, path) == 0 && f->result != NULL)
+      return f;
+  }
+  return NULL;
+}
+
+/* The roots a listing gave, or NULL and why not (from its newest fetch). */
+static GPtrArray *
+listing_roots(GPtrArray *done, const char *path, GError **error)
+{
+  for (guint k = done->len; k-- > 0;) {
+    PlacementFetch *f = g_ptr_array_index(done, k);
+    if (strcmp(f->path, path) != 0)
+      continue;
+    if (f->result != NULL)
+      return f->result;
+    if (f->error != NULL) {
+      g_propagate_error(error, g_steal_pointer(&f->error));
+      return NULL;
+    }
+    ic_placement_fail("GET", f->path, &f->reply, error); /* answered, not 200 */
+    return NULL;
+  }
+  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "GET %s: never asked", path);
+  return NULL;
+}
+
+/* Fetch the candidates (cpath, may be NULL) and every listing of plan not
+ * fetched yet, all at once; they join done. */
+static gboolean
+fetch_round(IcPlacement *p, const char *cpath, GPtrArray *plan, GPtrArray *done, PlacementFetch **cand,
+            GError **error)
+{
+  g_autoptr(GPtrArray) batch = g_ptr_array_new();
+  *cand = NULL;
+  if (cpath != NULL) {
+    *cand = fetch_new(cpath, parse_candidate_set);
+    g_ptr_array_add(batch, *cand);
+  }
+  for (guint i = 0; i < plan->len; i++) {
+    const Listing *l = g_ptr_array_index(plan, i);
+    if (fetched(done, l->path) == NULL)
+      g_ptr_array_add(batch, fetch_new(l->path, parse_roots));
+  }
+  for (guint i = 0; i < batch->len; i++)
+    g_ptr_array_add(done, g_ptr_array_index(batch, i));
+  return ic_placement_get_all(p, (PlacementFetch *const *) batch->pdata, batch->len, error);
+}
+
+/* A fetch that must have answered 200 and been read. */
+static gboolean
+fetch_ok(PlacementFetch *f, GError **error)
+{
+  if (f->error != NULL) {
+    g_propagate_error(error, g_steal_pointer(&f->error));
+    return FALSE;
+  }
+  if (f->reply.status != 200)
+    return ic_placement_fail("GET", f->path, &f->reply, error);
+  return TRUE;
+}
+
+/* Placement refused the candidates query for a trait it does not know. */
+static gboolean
+refused_unknown_trait(const PlacementFetch *f)
+{
+  if (f->error != NULL || f->reply.status != 400)
+    return FALSE;
+  g_autofree char *code = NULL;
+  g_autofree char *detail = ic_placement_error_detail(f->reply.data, f->reply.len, &code);
+  return strstr(detail, "No such trait") != NULL;
+}
+
 IcPlacementAnswer *
 ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
 {
@@ -167,22 +355,25 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
   g_autoptr(GHashTable) known = g_hash_table_new(g_str_hash, g_str_equal);
   for (guint i = 0; i < named->len; i++)
     g_hash_table_add(known, g_ptr_array_index(named, i));
+  g_autoptr(GPtrArray) done = g_ptr_array_new_with_free_func(fetch_free);
+  g_autoptr(GPtrArray) plan = NULL;
   g_autoptr(GString) path = g_string_new(NULL);
-  g_autoptr(GHashTable) candidates = NULL;
-  g_autoptr(GHashTable) checked = NULL;
+  GHashTable *candidates = NULL; /* owned by its fetch */
+  g_autoptr(GHashTable) none = g_hash_table_new(g_str_hash, g_str_equal);
   for (int attempt = 0; attempt < 2 && candidates == NULL; attempt++) {
     g_string_truncate(path, 0);
-    if (!build_query(q, known, path)) {
-      candidates = g_hash_table_new(g_str_hash, g_str_equal);
+    gboolean possible = build_query(q, known, path);
+    g_clear_pointer(&plan, g_ptr_array_unref);
+    plan = plan_listings(q, known);
+    PlacementFetch *cand = NULL;
+    if (!fetch_round(p, possible ? path->str : NULL, plan, done, &cand, error))
+      return NULL;
+    if (cand == NULL) { /* a term nobody can pass: no candidate, no query */
+      candidates = none;
       break;
     }
-    g_auto(PlacementReply) r = {0};
-    if (!ic_placement_http(p, "GET", path->str, NULL, &r, error))
-      return NULL;
-    g_autofree char *code = NULL;
-    g_autofree char *detail = r.status == 400 ? ic_placement_error_detail(r.data, r.len, &code) : NULL;
-    if (r.status == 400 && attempt == 0 && strstr(detail, "No such trait") != NULL) {
-      checked = ic_placement_known_traits(p, named, error);
+    if (attempt == 0 && refused_unknown_trait(cand)) {
+      g_autoptr(GHashTable) checked = ic_placement_known_traits(p, named, error);
       if (checked == NULL)
         return NULL;
       g_hash_table_remove_all(known);
@@ -195,14 +386,9 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
       }
       continue;
     }
-    if (r.status != 200) {
-      ic_placement_fail("GET", path->str, &r, error);
+    if (!fetch_ok(cand, error))
       return NULL;
-    }
-    g_autoptr(JsonNode) root = ic_placement_parse_object(r.data, r.len, path->str, error);
-    if (root == NULL || (candidates = ic_placement_parse_candidates(root, path->str, error)) == NULL ||
-        !ic_placement_candidate_roots(root, candidates, path->str, error))
-      return NULL;
+    candidates = cand->result;
   }
   if (candidates == NULL) {
     g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "GET %s: Placement refused the query again", path->str);
@@ -211,50 +397,13 @@ ic_placement_place(IcPlacement *p, const IcPlacementQuery *q, GError **error)
 
   g_autoptr(GHashTable) by_uuid = g_hash_table_new(g_str_hash, g_str_equal);
   Verdicts vs = {.by_uuid = by_uuid, .a = a};
-  /* the providers that fail each term, known traits only (an unknown one
-   * is failed by everybody, added at the end) */
-  for (guint i = 0; q->required && i < q->required->len; i++) {
-    const char *t = g_ptr_array_index(q->required, i);
-    g_autofree char *lpath = g_strdup_printf("/resource_providers?required=!%s", t);
-    if (g_hash_table_contains(known, t) &&
-        !mark_listing(p, &vs, lpath, G_STRUCT_OFFSET(IcPlacementVerdict, lacks), t, error))
+  for (guint i = 0; i < plan->len; i++) {
+    const Listing *l = g_ptr_array_index(plan, i);
+    GPtrArray *roots = listing_roots(done, l->path, error);
+    if (roots == NULL)
       return NULL;
+    mark_listing(&vs, roots, l->field, l->reason);
   }
-  for (guint i = 0; q->forbidden && i < q->forbidden->len; i++) {
-    const char *t = g_ptr_array_index(q->forbidden, i);
-    g_autofree char *lpath = g_strdup_printf("/resource_providers?required=%s", t);
-    if (g_hash_table_contains(known, t) &&
-        !mark_listing(p, &vs, lpath, G_STRUCT_OFFSET(IcPlacementVerdict, has_forbidden), t, error))
-      return NULL;
-  }
-  for (guint i = 0; q->any_of && i < q->any_of->len; i++) {
-    char **group = g_ptr_array_index(q->any_of, i);
-    g_autoptr(GString) lpath = g_string_new("/resource_providers?required=");
-    gboolean any_known = FALSE;
-    for (int k = 0; group[k]; k++)
-      if (g_hash_table_contains(known, group[k])) {
-        g_string_append_printf(lpath, "%s!%s", any_known ? "," : "", group[k]);
-        any_known = TRUE;
-      }
-    g_autofree char *joined = g_strjoinv("|", group);
-    if (any_known && !mark_listing(p, &vs, lpath->str, G_STRUCT_OFFSET(IcPlacementVerdict, lacks_any_of), joined, error))
-      return NULL;
-  }
-  /* the providers that pass every term: candidates, or short of resources;
-   * when a term cannot pass at all, nobody does and all providers are listed */
-  g_autoptr(GString) mpath = g_string_new("/resource_providers?");
-  gboolean possible = trait_query(q, known, mpath);
-  if (!possible)
-    g_string_assign(mpath, "/resource_providers");
-  else if (mpath->str[strlen("/resource_providers?")] == '&')
-    g_string_erase(mpath, strlen("/resource_providers?"), 1);
-  else
-    g_string_truncate(mpath, strlen("/resource_providers")); /* no trait terms: everybody */
-  g_autoptr(GPtrArray) passing = list_roots(p, mpath->str, error);
-  if (passing == NULL)
-    return NULL;
-  for (guint i = 0; i < passing->len; i++)
-    verdict_for(&vs, g_ptr_array_index(passing, i));
 
   /* unknown traits: failed by everybody */
   for (guint i = 0; i < a->providers->len; i++) {

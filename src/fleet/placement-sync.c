@@ -62,6 +62,20 @@ looks_like_uuid(const char *s)
 
 /* ---- the provider ----------------------------------------------------------- */
 
+/* A provider listing (GET that must answer 200), read as every listing is. */
+static GPtrArray *
+get_providers(IcPlacement *p, const char *path, GError **error)
+{
+  g_auto(PlacementReply) r = {0};
+  if (!ic_placement_http(p, "GET", path, NULL, &r, error))
+    return NULL;
+  if (r.status != 200) {
+    ic_placement_fail("GET", path, &r, error);
+    return NULL;
+  }
+  return ic_placement_parse_provider_list(r.data, r.len, path, error);
+}
+
 static IcPlacementProvider *
 find_provider(IcPlacement *p, const char *provider, GError **error)
 {
@@ -81,10 +95,7 @@ find_provider(IcPlacement *p, const char *provider, GError **error)
   }
   g_autofree char *esc = g_uri_escape_string(provider, NULL, FALSE);
   g_autofree char *path = g_strdup_printf("/resource_providers?name=%s", esc);
-  g_autoptr(JsonNode) root = ic_placement_get_json(p, path, error);
-  if (root == NULL)
-    return NULL;
-  g_autoptr(GPtrArray) list = ic_placement_parse_providers(root, path, error);
+  g_autoptr(GPtrArray) list = get_providers(p, path, error);
   if (list == NULL || list->len == 0)
     return NULL;
   return g_ptr_array_steal_index(list, 0);
@@ -458,8 +469,7 @@ sync_children(IcPlacement *p, const IcPlacementProvider *rootp, GPtrArray *group
   g_autoptr(GPtrArray) tree = NULL;
   if (rootp->uuid[0] != '\0') {
     g_autofree char *path = g_strdup_printf("/resource_providers?in_tree=%s", rootp->uuid);
-    g_autoptr(JsonNode) root = ic_placement_get_json(p, path, error);
-    if (root == NULL || (tree = ic_placement_parse_providers(root, path, error)) == NULL)
+    if ((tree = get_providers(p, path, error)) == NULL)
       return FALSE;
   } else {
     tree = g_ptr_array_new_with_free_func((GDestroyNotify) ic_placement_provider_free);

@@ -111,6 +111,88 @@ test_candidates(void)
   g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
 }
 
+/* The readers without a json-glib tree (placement-listing.c) give what the
+ * tree readers give, and refuse what they refuse with the same words. */
+static void
+test_flat_readers(void)
+{
+  const char *list = "{\"resource_providers\":[{\"uuid\":\"u1\",\"name\":\"a\",\"generation\":3,\"links\":"
+                     "[{\"rel\":\"self\",\"href\":\"/resource_providers/u1\"}],"
+                     "\"parent_provider_uuid\":null,\"root_provider_uuid\":\"u1\"},"
+                     "{\"uuid\":\"u2\",\"name\":\"a_IOMMU_GROUP_1\\u00e9\",\"generation\":1,"
+                     "\"parent_provider_uuid\":\"u1\",\"root_provider_uuid\":\"u1\"}]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) n = parse(list);
+  g_autoptr(GPtrArray) tree = ic_placement_parse_providers(n, "l", &error);
+  g_autoptr(GPtrArray) flat = ic_placement_parse_provider_list(list, strlen(list), "l", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(flat->len, ==, tree->len);
+  for (guint i = 0; i < flat->len; i++) {
+    IcPlacementProvider *x = g_ptr_array_index(tree, i), *y = g_ptr_array_index(flat, i);
+    g_assert_cmpstr(x->uuid, ==, y->uuid);
+    g_assert_cmpstr(x->name, ==, y->name);
+    g_assert_cmpstr(x->parent_uuid, ==, y->parent_uuid);
+    g_assert_cmpstr(x->root_uuid, ==, y->root_uuid);
+    g_assert_cmpint(x->generation, ==, y->generation);
+  }
+  g_autoptr(GPtrArray) empty = ic_placement_parse_provider_list("{\"resource_providers\":[]}", 25, "l", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(empty->len, ==, 0);
+
+  static const struct {
+    const char *text, *message;
+  } bad[] = {
+    {"{\"resource_providers\":[{\"uuid\":7,\"name\":\"a\"}]}", "GET /rp.uuid must be a string"},
+    {"{\"resource_providers\":[{\"uuid\":\"u\",\"name\":\"a\",\"generation\":\"3\"}]}", "GET /rp.generation must be an integer"},
+    {"{\"resource_providers\":[{\"name\":\"a\"}]}", "GET /rp: a resource provider lacks its uuid or name"},
+    {"{\"resource_providers\":[1]}", "GET /rp: a resource provider is not an object"},
+    {"{\"resource_providers\":{}}", "GET /rp.resource_providers must be an array"},
+    {"{\"resource_providers\":{\"a\":1}}", "GET /rp.resource_providers must be an array"},
+    {"{}", "GET /rp: the reply has no resource_providers list"},
+    {"[1]", "GET /rp: the reply is not a JSON object"},
+    {"{\"resource_providers\":[{\"uuid\":\"u\\ud800\",\"name\":\"a\"}]}", "GET /rp.uuid must be a string"},
+    {"{\"resource_providers\":[]} trailing", "GET /rp: the reply is not JSON"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_autoptr(GError) e = NULL;
+    g_assert_null(ic_placement_parse_provider_list(bad[i].text, strlen(bad[i].text), "GET /rp", &e));
+    g_assert_error(e, IC_ERROR, IC_ERROR_PARSE);
+    g_assert_true(g_str_has_prefix(e->message, bad[i].message));
+  }
+  /* a NUL byte is not read as the end of the reply */
+  static const char nul[] = "{\"resource_providers\":[]}\0{";
+  g_assert_null(ic_placement_parse_provider_list(nul, sizeof nul - 1, "l", &error));
+  g_assert_error(error, IC_ERROR, IC_ERROR_PARSE);
+  g_clear_error(&error);
+
+  const char *cands = "{\"allocation_requests\":[{\"allocations\":{\"c1\":{}}},{\"allocations\":{\"u2\":{},\"u3\":{}}}],"
+                      "\"provider_summaries\":{\"c1\":{\"root_provider_uuid\":\"r1\"},\"u2\":{\"root_provider_uuid\":\"u2\"},"
+                      "\"x\":5}}";
+  g_autoptr(GHashTable) set = ic_placement_parse_candidate_set(cands, strlen(cands), "ac", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_hash_table_size(set), ==, 4);
+  g_assert_true(g_hash_table_contains(set, "r1") && g_hash_table_contains(set, "u3"));
+  static const struct {
+    const char *text, *message;
+  } badc[] = {
+    {"{\"allocation_requests\":[{\"allocations\":[]}]}", "ac.allocations must be an object"},
+    {"{\"allocation_requests\":[4]}", "ac: allocation_requests[0] is not a JSON object"},
+    {"{\"allocation_requests\":[{}]}", "ac: allocation_requests[0] has no allocations object"},
+    {"{\"allocation_requests\":{}}", "ac.allocation_requests must be an array"},
+    {"{}", "ac: the reply has no allocation_requests"},
+    {"{\"allocation_requests\":[{\"allocations\":{\"c1\":{}}}],\"provider_summaries\":{\"c1\":{\"root_provider_uuid\":5}}}",
+     "ac.root_provider_uuid must be a string"},
+    {"{\"allocation_requests\":[{\"allocations\":{\"c1\":{}}}],\"provider_summaries\":{\"c1\":3}}", "ac.c1 must be an object"},
+    {"{\"allocation_requests\":[],\"provider_summaries\":[]}", "ac.provider_summaries must be an object"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(badc); i++) {
+    g_autoptr(GError) e = NULL;
+    g_assert_null(ic_placement_parse_candidate_set(badc[i].text, strlen(badc[i].text), "ac", &e));
+    g_assert_error(e, IC_ERROR, IC_ERROR_PARSE);
+    g_assert_true(g_str_has_prefix(e->message, badc[i].message));
+  }
+}
+
 static void
 test_error_detail(void)
 {
@@ -209,6 +291,44 @@ test_fixture(void)
   }
 }
 
+/* The first proxy GIO would use for uri, or "none" without a resolver. */
+static char *
+proxy_for(const char *const *envp, const char *uri)
+{
+  g_autoptr(GProxyResolver) r = ic_placement_proxy_resolver(envp);
+  if (r == NULL)
+    return g_strdup("none");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) proxies = g_proxy_resolver_lookup(r, uri, NULL, &error);
+  g_assert_no_error(error);
+  return g_strdup(proxies[0]);
+}
+
+static void
+test_proxy_from_environment(void)
+{
+  static const struct {
+    const char *env[4];
+    const char *uri, *want;
+  } cases[] = {
+    {{NULL}, "http://placement:8778/", "none"},                  /* nothing named: no proxy path at all */
+    {{"HTTP_PROXY=http://evil:1", NULL}, "http://p/", "none"},     /* httpoxy: upper case is not read */
+    {{"http_proxy=proxy:3128", NULL}, "http://p/", "http://proxy:3128"},
+    {{"http_proxy=proxy:3128", NULL}, "https://p/", "direct://"},
+    {{"HTTPS_PROXY=http://s:3128", NULL}, "https://p/", "http://s:3128"},
+    {{"all_proxy=socks5://s:1080", NULL}, "http://p/", "socks5://s:1080"},
+    {{"http_proxy=proxy:3128", "no_proxy=localhost, .example.com", NULL}, "http://a.example.com/", "direct://"},
+    {{"http_proxy=proxy:3128", "no_proxy=10.0.0.0/8", NULL}, "http://10.1.2.3:8778/", "direct://"},
+    {{"http_proxy=proxy:3128", "no_proxy=10.0.0.0/8", NULL}, "http://192.168.1.1/", "http://proxy:3128"},
+    {{"http_proxy=proxy:3128", "NO_PROXY=*", NULL}, "http://p/", "none"},
+    {{"http_proxy=", NULL}, "http://p/", "none"},
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree char *got = proxy_for(cases[i].env, cases[i].uri);
+    g_assert_cmpstr(got, ==, cases[i].want);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -217,8 +337,10 @@ main(int argc, char **argv)
   g_test_add_func("/fleet/placement/wrong-types", test_wrong_types);
   g_test_add_func("/fleet/placement/traits", test_traits);
   g_test_add_func("/fleet/placement/candidates", test_candidates);
+  g_test_add_func("/fleet/placement/flat-readers", test_flat_readers);
   g_test_add_func("/fleet/placement/error-detail", test_error_detail);
   g_test_add_func("/fleet/placement/group-uuid", test_group_uuid);
+  g_test_add_func("/fleet/placement/proxy-from-environment", test_proxy_from_environment);
   g_test_add_func("/fleet/nfd/label-rules", test_nfd_rules);
   g_test_add_func("/fleet/fixture/groups-and-nfd", test_fixture);
   return g_test_run();
