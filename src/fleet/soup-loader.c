@@ -41,7 +41,10 @@ load_once(gpointer unused)
                 resolve(m, "soup_message_set_request_body_from_bytes",
                         (gpointer *) &t.message_set_request_body_from_bytes) &&
                 resolve(m, "soup_session_send", (gpointer *) &t.session_send) &&
-                resolve(m, "soup_message_get_status", (gpointer *) &t.message_get_status);
+                resolve(m, "soup_message_get_status", (gpointer *) &t.message_get_status) &&
+                resolve(m, "soup_message_get_response_headers", (gpointer *) &t.message_get_response_headers) &&
+                resolve(m, "soup_message_headers_get_content_length",
+                        (gpointer *) &t.message_headers_get_content_length);
   if (!ok)
     return NULL;
   soup_table = t;

@@ -22,6 +22,8 @@ typedef struct {
   GInputStream *(*session_send)(SoupSession *session, SoupMessage *msg, GCancellable *cancellable,
                                 GError **error);
   SoupStatus (*message_get_status)(SoupMessage *msg);
+  SoupMessageHeaders *(*message_get_response_headers)(SoupMessage *msg);
+  goffset (*message_headers_get_content_length)(SoupMessageHeaders *hdrs);
 } IcSoup;
 
 /* Loads libsoup once per process (thread-safe); NULL with an error naming
@@ -38,5 +40,7 @@ const IcSoup *ic_soup(void);
   (ic_soup()->message_set_request_body_from_bytes((m), (t), (b)))
 #define soup_session_send(s, m, c, e) (ic_soup()->session_send((s), (m), (c), (e)))
 #define soup_message_get_status(m) (ic_soup()->message_get_status(m))
+#define soup_message_get_response_headers(m) (ic_soup()->message_get_response_headers(m))
+#define soup_message_headers_get_content_length(h) (ic_soup()->message_headers_get_content_length(h))
 
 G_END_DECLS

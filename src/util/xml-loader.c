@@ -28,6 +28,8 @@
 /* X(return type, name, (parameters), (arguments)) for functions returning a
  * value, V(...) for void ones. */
 #define IC_XML_FUNCS(X, V)                                                                        \
+  X(xmlNodePtr, xmlAddChild, (xmlNodePtr parent, xmlNodePtr cur), (parent, cur))                  \
+  X(xmlNodePtr, xmlAddPrevSibling, (xmlNodePtr cur, xmlNodePtr elem), (cur, elem))                \
   X(const xmlChar *, xmlBufferContent, (const xmlBuffer *buf), (buf))                             \
   X(xmlBufferPtr, xmlBufferCreate, (void), ())                                                    \
   V(xmlBufferFree, (xmlBufferPtr buf), (buf))                                                     \
@@ -36,6 +38,10 @@
     (xmlParserCtxtPtr ctxt, const char *buffer, int size, const char *URL, const char *encoding,  \
      int options),                                                                                \
     (ctxt, buffer, size, URL, encoding, options))                                                 \
+  X(xmlDocPtr, xmlCopyDoc, (xmlDocPtr doc, int recursive), (doc, recursive))                     \
+  V(xmlDocDumpMemoryEnc, (xmlDocPtr out_doc, xmlChar **doc_txt_ptr, int *doc_txt_len,             \
+                          const char *txt_encoding),                                              \
+    (out_doc, doc_txt_ptr, doc_txt_len, txt_encoding))                                            \
   X(xmlNodePtr, xmlDocGetRootElement, (const xmlDoc *doc), (doc))                                 \
   X(xmlNodePtr, xmlDocSetRootElement, (xmlDocPtr doc, xmlNodePtr root), (doc, root))              \
   V(xmlFreeDoc, (xmlDocPtr cur), (cur))                                                           \
@@ -43,6 +49,8 @@
   V(xmlFreeParserCtxt, (xmlParserCtxtPtr ctxt), (ctxt))                                           \
   X(long, xmlGetLineNo, (const xmlNode *node), (node))                                            \
   X(xmlChar *, xmlGetNoNsProp, (const xmlNode *node, const xmlChar *name), (node, name))          \
+  X(xmlAttrPtr, xmlHasNsProp, (const xmlNode *node, const xmlChar *name, const xmlChar *ns),     \
+    (node, name, ns))                                                                             \
   X(xmlChar *, xmlGetProp, (const xmlNode *node, const xmlChar *name), (node, name))              \
   X(xmlNodePtr, xmlNewChild,                                                                      \
     (xmlNodePtr parent, xmlNsPtr ns, const xmlChar *name, const xmlChar *content),                \
@@ -57,6 +65,8 @@
     (parent, ns, name, content))                                                                  \
   X(int, xmlNodeDump, (xmlBufferPtr buf, xmlDocPtr doc, xmlNodePtr cur, int level, int format),   \
     (buf, doc, cur, level, format))                                                               \
+  V(xmlNodeAddContent, (xmlNodePtr cur, const xmlChar *content), (cur, content))                  \
+  V(xmlNodeSetContent, (xmlNodePtr cur, const xmlChar *content), (cur, content))                  \
   X(xmlChar *, xmlNodeGetContent, (const xmlNode *cur), (cur))                                    \
   X(xmlDocPtr, xmlReadMemory,                                                                     \
     (const char *buffer, int size, const char *URL, const char *encoding, int options),           \
@@ -65,8 +75,11 @@
     (doc, node, nameSpace))                                                                       \
   X(xmlNsPtr, xmlSearchNsByHref, (xmlDocPtr doc, xmlNodePtr node, const xmlChar *href),           \
     (doc, node, href))                                                                            \
+  X(xmlAttrPtr, xmlSetProp, (xmlNodePtr node, const xmlChar *name, const xmlChar *value),         \
+    (node, name, value))                                                                          \
   V(xmlSetGenericErrorFunc, (void *ctx, xmlGenericErrorFunc handler), (ctx, handler))             \
   V(xmlSetStructuredErrorFunc, (void *ctx, xmlStructuredErrorFunc handler), (ctx, handler))       \
+  V(xmlUnlinkNode, (xmlNodePtr cur), (cur))                                                       \
   X(int, xmlStrEqual, (const xmlChar *str1, const xmlChar *str2), (str1, str2))                   \
   X(int, xmlStrcmp, (const xmlChar *str1, const xmlChar *str2), (str1, str2))                     \
   /* behind the xmlGenericError / xmlStructuredError macros (per-thread state) */                 \
