@@ -131,7 +131,9 @@ for bdf in GROUP2:
     c.ok("%s (group 2): %s -> vfio-pci" % (bdf, HOST_DRIVERS[bdf]) in p.stdout,
          "clean: %s (whole group) was moved to vfio-pci" % bdf, p.stdout)
 handed = handed_xml(p.stdout)
-c.ok(handed.count("<hostdev ") == 1 and 'managed="no"' in handed and 'managed="yes"' not in handed,
+# how libvirt gets it serialized (' or ") is the engine's business
+handed_q = handed.replace("'", '"')
+c.ok(handed_q.count("<hostdev ") == 1 and 'managed="no"' in handed_q and 'managed="yes"' not in handed_q,
      "clean: libvirt got the hostdev as managed='no'", handed or p.stdout)
 c.ok("domain runtest started" in p.stdout and "domain runtest shut down" in p.stdout,
      "clean: the domain started on the engine and shut down", p.stdout)
