@@ -60,6 +60,7 @@ struct IcQemuEngine {
   virConnectPtr conn;
   char *uri;
   char *root;                /* NULL: explicit URI */
+  int root_lock;             /* flock on <state dir>/qemu-embed.lock, -1 none */
   char *qemu_user;
   char *libvirt_version;
   guint libvirt_code;        /* X*1000000+Y*1000+Z, 0 unknown */
@@ -316,6 +317,15 @@ prepare_root(IcQemuEngine *e, GError **error)
     return FALSE;
   }
   close(fd);
+  /* libvirt's embedded driver takes the root for itself (a pid file it
+   * does not wait for: "Failed to acquire pid file"), and qemu.conf is
+   * rewritten below: one iommuctl at a time, the others wait */
+  g_autofree char *lock = g_build_filename(e->ctx->state_dir, "qemu-embed.lock", NULL);
+  e->root_lock = ic_state_lock(lock, e->ctx->lock_timeout_ms,
+                               "the QEMU engine is in use by another iommuctl (run holds it while its guest runs)",
+                               error);
+  if (e->root_lock < 0)
+    return FALSE;
   if (!write_qemu_conf(e, error))
     return FALSE;
   /* the path the embedded driver is given must not be re-resolved through
@@ -361,6 +371,7 @@ ic_qemu_engine_open(IcContext *ctx, GError **error)
   g_autoptr(IcQemuEngine) e = g_new0(IcQemuEngine, 1);
   e->ctx = ctx;
   e->domains = g_ptr_array_new();
+  e->root_lock = -1;
   if (!g_module_supported())
     return missing_libvirt("this build cannot load libraries at run time", error), NULL;
   if (!load_symbols(e, error))
@@ -429,6 +440,8 @@ ic_qemu_engine_close(IcQemuEngine *e)
     g_module_make_resident(e->qemu_lib);
   g_clear_pointer(&e->lib, g_module_close);
   g_clear_pointer(&e->qemu_lib, g_module_close);
+  /* after the connection: the embedded driver has let the root go */
+  ic_state_unlock(e->root_lock);
   g_free(e->uri);
   g_free(e->root);
   g_free(e->qemu_user);

@@ -110,6 +110,15 @@ gboolean ic_trusted_executable(const char *path, char **resolved_out, GError **e
 gboolean ic_trusted_state_fd(int fd, const char *path, gboolean want_dir, GError **error);
 gboolean ic_trusted_state_path(const char *path, gboolean want_dir, GError **error);
 
+/* Exclusive lock on PATH, a file in the state directory (flock(2); created
+ * 0600, never through a symlink, checked by the state rule), waiting at most
+ * timeout_ms.  IC_ERROR_BUSY when it stays held: "HOLDER_IS (process N holds
+ * PATH); gave up after ...".  Returns the fd for ic_state_unlock(). */
+int ic_state_lock(const char *path, guint timeout_ms, const char *holder_is, GError **error);
+void ic_state_unlock(int fd);
+/* The pid the holder wrote into the lock file, -1 when unknown. */
+int ic_state_lock_holder_fd(int fd);
+
 /* ---- strings & numbers ------------------------------------------------- */
 
 /* Strict integer parsing: whole string (after trimming whitespace) must be

@@ -88,6 +88,10 @@ def run_ok(path):
     use = tcg(path)
     mine = qemu_args(use)
     theirs = subprocess.run(LIBVIRT_ARGV + [use], capture_output=True, text=True)
+    if use != path and mine.returncode == 2 and "accel=kvm" in mine.stderr:
+        tap(True, f"{name}: # SKIP this machine has no KVM (/dev/kvm absent): the file needs accel=kvm",
+            mine.stderr.strip())
+        return
     if mine.returncode != 0 or theirs.returncode != 0:
         both = mine.returncode != 0 and theirs.returncode != 0
         err_mine = mine.stderr.strip().split("libvirt: ", 1)[-1]
@@ -102,7 +106,20 @@ def run_ok(path):
         diffs.append(f"{len(a)} lines vs {len(b)}: " + "; ".join(sorted(set(a) ^ set(b))))
     tap(not diffs, f"{name}: qemu-args is libvirt 9.0's own argv ({len(a)} lines)", "\n".join(diffs[:6]))
     ok, diag = verify(use)
+    if not ok and "cannot limit locked memory" in diag and not has_cap_sys_resource():
+        tap(True, f"{name}: started paused on the engine # SKIP no CAP_SYS_RESOURCE here: libvirt cannot "
+            "raise QEMU's locked-memory limit", diag)
+        return
     tap(ok, f"{name}: started paused on the engine, every IOMMU property read back", diag)
+
+
+def has_cap_sys_resource():
+    """libvirt raises RLIMIT_MEMLOCK for <locked/> and VFIO: that needs
+    CAP_SYS_RESOURCE (bit 24), which some containers drop."""
+    for line in open("/proc/self/status"):
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) & (1 << 24))
+    return False
 
 
 def verify(path, *extra):
