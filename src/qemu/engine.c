@@ -702,12 +702,56 @@ ic_qemu_argv_parse_json(IcQemuArgv *argv)
 
 /* ---- running domains ------------------------------------------------------------------- */
 
+/* May QEMU's user pass DIR?  Other's x, or group x for its group, or the
+ * owner's x when it owns DIR (ACLs aside: a refusal here names the mode). */
+static gboolean
+qemu_may_pass(const struct stat *st, uid_t uid, gid_t gid)
+{
+  return (st->st_mode & S_IXOTH) || (st->st_gid == gid && (st->st_mode & S_IXGRP)) ||
+         (st->st_uid == uid && (st->st_mode & S_IXUSR));
+}
+
+gboolean
+ic_qemu_engine_check_qemu_reaches_root(IcQemuEngine *e, GError **error)
+{
+  if (e->root == NULL || e->qemu_user == NULL)
+    return TRUE; /* a test URI, or QEMU runs as root */
+  struct passwd *pw = getpwnam(e->qemu_user);
+  struct group *gr = getgrnam(QEMU_GROUP);
+  if (pw == NULL || gr == NULL)
+    return TRUE; /* the open already decided without them */
+  /* QEMU opens files in its private directory under the root by path: a
+   * private directory above (a 0700 mktemp -d, a home) makes it fail at
+   * start with "Permission denied" on its master key; say why before. */
+  g_autofree char *dir = g_strdup(e->root);
+  while (strcmp(dir, "/") != 0) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !qemu_may_pass(&st, pw->pw_uid, gr->gr_gid)) {
+      g_set_error(error, IC_ERROR, IC_ERROR_PERMISSION,
+                  "QEMU runs as %s (group %s) and cannot reach the engine's root %s: %s is %04o %u:%u; "
+                  "use a state directory whose parents it may pass (--state-dir), e.g. the default "
+                  "/var/lib/iommuctl",
+                  e->qemu_user, QEMU_GROUP, e->root, dir, (guint) (st.st_mode & 07777), (guint) st.st_uid,
+                  (guint) st.st_gid);
+      return FALSE;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+  }
+  return TRUE;
+}
+
 IcQemuDomain *
 ic_qemu_engine_start_paused(IcQemuEngine *e, const char *xml, const char *file, GError **error)
 {
   /* START_AUTODESTROY: "not supported for embedded drivers yet" (9.0);
    * the engine destroys what it started itself (ic_qemu_domain_free, and
    * ic_qemu_engine_close for any still running). */
+  if (!ic_qemu_engine_check_qemu_reaches_root(e, error))
+    return NULL;
   virDomainPtr dom = e->v.virDomainCreateXML(e->conn, xml, VIR_DOMAIN_START_PAUSED);
   if (dom == NULL) {
     engine_fail(e, file, PHASE_START, "cannot start the domain paused: ", error);

@@ -72,6 +72,10 @@ char **ic_qemu_engine_xml_to_argv(IcQemuEngine *engine, const char *xml, const c
  * driver has no AUTODESTROY, so the domain is destroyed by
  * ic_qemu_domain_free() or, at the latest, ic_qemu_engine_close(); a
  * caller that may be killed must handle its signals (run does). */
+/* Before QEMU starts as the engine's unprivileged user: every directory
+ * above the root must let it pass, else IC_ERROR_PERMISSION naming the
+ * first one that does not (TRUE when QEMU runs as root or on a test URI). */
+gboolean ic_qemu_engine_check_qemu_reaches_root(IcQemuEngine *engine, GError **error);
 IcQemuDomain *ic_qemu_engine_start_paused(IcQemuEngine *engine, const char *xml,
                                           const char *file, GError **error);
 /* QMP pass-through: {"execute":command,"arguments":args}; returns the

@@ -13,9 +13,11 @@ ORACLE_TOOL = os.path.join(os.environ.get("IOMMUCTL_SRCDIR", ""), "tests", "lib"
 ORACLE = "--oracle" in sys.argv
 failed = passed = 0
 # qemu-args/run use libvirt's embedded QEMU driver, whose root lives in the
-# state directory: kept in the build directory (capability cache), never
-# the host's /var/lib/iommuctl
-ENGINE_STATE = os.path.join(os.environ.get("IOMMUCTL_BUILDDIR", "."), "qemu-engine")
+# state directory: tests/lib/engine_state.py says where (never the host's
+# /var/lib/iommuctl)
+sys.path.insert(0, os.path.join(os.environ.get("IOMMUCTL_SRCDIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")), "tests", "lib"))
+from engine_state import engine_state_dir  # noqa: E402
+ENGINE_STATE = engine_state_dir(os.environ.get("IOMMUCTL_BUILDDIR", "."))
 os.makedirs(ENGINE_STATE, mode=0o700, exist_ok=True)
 os.environ.setdefault("IOMMUCTL_STATE_DIR", ENGINE_STATE)
 

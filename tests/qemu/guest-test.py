@@ -23,12 +23,13 @@ IOMMUCTL = os.environ.get("IOMMUCTL", "iommuctl")
 GUEST_RUN = os.path.join(os.environ["IOMMUCTL_SRCDIR"], "tests", "lib", "guest-run")
 ALLOW_SKIP = os.environ.get("IOMMUCTL_ALLOW_SKIP") == "1"
 # qemu-args/run use libvirt's embedded QEMU driver, whose root lives in the
-# state directory: kept in the build directory (capability cache), never
-# the host's /var/lib/iommuctl
-# the build directory (capability cache), never the host's /var/lib/iommuctl;
+# state directory: tests/lib/engine_state.py says where (never the host's
+# /var/lib/iommuctl)
 # one per scenario: a running guest holds its engine's root, and meson runs
 # the scenarios (and the oracle's qemu-args) side by side
-ENGINE_STATE = os.path.join(os.environ.get("IOMMUCTL_BUILDDIR", "."), "qemu-engine-guest-" + sys.argv[1])
+sys.path.insert(0, os.path.join(os.environ.get("IOMMUCTL_SRCDIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")), "tests", "lib"))
+from engine_state import engine_state_dir  # noqa: E402
+ENGINE_STATE = engine_state_dir(os.environ.get("IOMMUCTL_BUILDDIR", "."), "guest-" + sys.argv[1])
 os.makedirs(ENGINE_STATE, mode=0o700, exist_ok=True)
 os.environ.setdefault("IOMMUCTL_STATE_DIR", ENGINE_STATE)
 tmp = tempfile.mkdtemp(prefix="ic-qemu-guest-")

@@ -27,9 +27,10 @@ LIBVIRT_ARGV = [os.path.join(SRC, "tests", "lib", "libvirt-oracle"), "argv"]
 ALLOW_SKIP = os.environ.get("IOMMUCTL_ALLOW_SKIP") == "1"
 DOMAINS = os.path.join(SRC, "tests", "qemu", "domains")
 DISKS = "/tmp/iommuctl-oracle-disks"
-# the engine's root (libvirt's embedded driver) stays in the build directory
-# between runs: its QEMU capability cache
-ENGINE_STATE = os.path.join(BUILD, "qemu-engine")
+# the engine's state directory: tests/lib/engine_state.py says where and why
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+from engine_state import engine_state_dir  # noqa: E402
+ENGINE_STATE = engine_state_dir(BUILD)
 os.makedirs(ENGINE_STATE, mode=0o700, exist_ok=True)
 os.environ["IOMMUCTL_STATE_DIR"] = ENGINE_STATE
 EMBED = os.path.join(ENGINE_STATE, "qemu-embed")
