@@ -60,7 +60,6 @@ struct IcQemuEngine {
   virConnectPtr conn;
   char *uri;
   char *root;                /* NULL: explicit URI */
-  int root_lock;             /* flock on <state dir>/qemu-embed.lock, -1 none */
   char *qemu_user;
   char *libvirt_version;
   guint libvirt_code;        /* X*1000000+Y*1000+Z, 0 unknown */
@@ -276,6 +275,39 @@ let_qemu_traverse(const char *dir, gid_t gid, GError **error)
   return TRUE;
 }
 
+/* libvirt's embedded driver takes the root for itself (a pid file it does
+ * not wait for: "Failed to acquire pid file"), and qemu.conf is rewritten
+ * at each open: one iommuctl at a time, the others wait.  The driver lives
+ * as long as the process, not the connection (it still held its pid file
+ * while a closed engine's process was exiting), so the lock is held until
+ * the process exits too: like libvirt's event loop, process-wide state
+ * outside IcContext, released by the kernel at exit. */
+static gboolean
+hold_root_lock(IcQemuEngine *e, GError **error)
+{
+  static GMutex mutex;
+  static int held_fd = -1;
+  static char *held_path = NULL;
+  g_autofree char *lock = g_build_filename(e->ctx->state_dir, "qemu-embed.lock", NULL);
+  g_mutex_lock(&mutex);
+  gboolean ok = TRUE;
+  if (held_fd < 0) {
+    held_fd = ic_state_lock(lock, e->ctx->lock_timeout_ms,
+                            "the QEMU engine is in use by another iommuctl (run holds it while its guest runs)",
+                            error);
+    ok = held_fd >= 0;
+    if (ok)
+      held_path = g_strdup(lock);
+  } else if (strcmp(held_path, lock) != 0) {
+    g_set_error(error, IC_ERROR, IC_ERROR_BUSY,
+                "this process already runs the QEMU engine of %s; one engine root per process (libvirt's "
+                "embedded driver)", held_path);
+    ok = FALSE;
+  }
+  g_mutex_unlock(&mutex);
+  return ok;
+}
+
 static gboolean
 prepare_root(IcQemuEngine *e, GError **error)
 {
@@ -317,14 +349,7 @@ prepare_root(IcQemuEngine *e, GError **error)
     return FALSE;
   }
   close(fd);
-  /* libvirt's embedded driver takes the root for itself (a pid file it
-   * does not wait for: "Failed to acquire pid file"), and qemu.conf is
-   * rewritten below: one iommuctl at a time, the others wait */
-  g_autofree char *lock = g_build_filename(e->ctx->state_dir, "qemu-embed.lock", NULL);
-  e->root_lock = ic_state_lock(lock, e->ctx->lock_timeout_ms,
-                               "the QEMU engine is in use by another iommuctl (run holds it while its guest runs)",
-                               error);
-  if (e->root_lock < 0)
+  if (!hold_root_lock(e, error))
     return FALSE;
   if (!write_qemu_conf(e, error))
     return FALSE;
@@ -371,7 +396,6 @@ ic_qemu_engine_open(IcContext *ctx, GError **error)
   g_autoptr(IcQemuEngine) e = g_new0(IcQemuEngine, 1);
   e->ctx = ctx;
   e->domains = g_ptr_array_new();
-  e->root_lock = -1;
   if (!g_module_supported())
     return missing_libvirt("this build cannot load libraries at run time", error), NULL;
   if (!load_symbols(e, error))
@@ -440,8 +464,6 @@ ic_qemu_engine_close(IcQemuEngine *e)
     g_module_make_resident(e->qemu_lib);
   g_clear_pointer(&e->lib, g_module_close);
   g_clear_pointer(&e->qemu_lib, g_module_close);
-  /* after the connection: the embedded driver has let the root go */
-  ic_state_unlock(e->root_lock);
   g_free(e->uri);
   g_free(e->root);
   g_free(e->qemu_user);
