@@ -164,16 +164,20 @@ ic_placement_fail(const char *method, const char *path, const PlacementReply *r,
   return FALSE;
 }
 
+gboolean
+ic_placement_get_ok(IcPlacement *p, const char *path, PlacementReply *r, GError **error)
+{
+  if (!ic_placement_http(p, "GET", path, NULL, r, error))
+    return FALSE;
+  return r->status == 200 || ic_placement_fail("GET", path, r, error);
+}
+
 JsonNode *
 ic_placement_get_json(IcPlacement *p, const char *path, GError **error)
 {
   g_auto(PlacementReply) r = {0};
-  if (!ic_placement_http(p, "GET", path, NULL, &r, error))
+  if (!ic_placement_get_ok(p, path, &r, error))
     return NULL;
-  if (r.status != 200) {
-    ic_placement_fail("GET", path, &r, error);
-    return NULL;
-  }
   g_autofree char *what = g_strdup_printf("GET %s", path);
   return ic_placement_parse_object(r.data, r.len, what, error);
 }

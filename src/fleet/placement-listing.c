@@ -169,24 +169,34 @@ read_listing(sqlite3 *db, const char *data, gsize len, const char *what, GError 
   return ok ? g_steal_pointer(&out) : NULL;
 }
 
-GPtrArray *
-ic_placement_parse_provider_list(const char *data, gsize len, const char *what, GError **error)
+/* A private in-memory database to read REPLY with SQLite's JSON functions
+ * (nothing is stored).  SQLite reads text up to its first NUL; JSON text has
+ * none, so a NUL means the reply is not JSON (and must not be read as a
+ * shorter one). */
+static sqlite3 *
+open_json_reader(const char *data, gsize len, const char *what, GError **error)
 {
-  /* SQLite reads text up to its first NUL; JSON text has none, so a NUL
-   * means the reply is not JSON (and must not be read as a shorter one) */
   if (data == NULL || len > (gsize) G_MAXINT || memchr(data, '\0', len) != NULL) {
     g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: the reply is not JSON: %s", what,
                 data == NULL ? "no reply" : len > (gsize) G_MAXINT ? "too large" : "it holds a NUL byte");
     return NULL;
   }
   sqlite3 *db = NULL;
-  /* a private in-memory database: nothing is stored, only the JSON functions are used */
   if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX, NULL) !=
       SQLITE_OK) {
     sqlite_failed(db, what, error);
     sqlite3_close(db);
     return NULL;
   }
+  return db;
+}
+
+GPtrArray *
+ic_placement_parse_provider_list(const char *data, gsize len, const char *what, GError **error)
+{
+  sqlite3 *db = open_json_reader(data, len, what, error);
+  if (db == NULL)
+    return NULL;
   GPtrArray *list = read_listing(db, data, len, what, error);
   sqlite3_close(db);
   return list;
@@ -331,18 +341,9 @@ read_summary_roots(sqlite3 *db, const char *data, gsize len, GHashTable *set, co
 GHashTable *
 ic_placement_parse_candidate_set(const char *data, gsize len, const char *what, GError **error)
 {
-  if (data == NULL || len > (gsize) G_MAXINT || memchr(data, '\0', len) != NULL) {
-    g_set_error(error, IC_ERROR, IC_ERROR_PARSE, "%s: the reply is not JSON: %s", what,
-                data == NULL ? "no reply" : len > (gsize) G_MAXINT ? "too large" : "it holds a NUL byte");
+  sqlite3 *db = open_json_reader(data, len, what, error);
+  if (db == NULL)
     return NULL;
-  }
-  sqlite3 *db = NULL;
-  if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX, NULL) !=
-      SQLITE_OK) {
-    sqlite_failed(db, what, error);
-    sqlite3_close(db);
-    return NULL;
-  }
   g_autoptr(GHashTable) set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   gboolean ok = read_allocations(db, data, len, set, what, error) && read_summary_roots(db, data, len, set, what, error);
   sqlite3_close(db);

@@ -43,6 +43,8 @@ gboolean ic_placement_http(IcPlacement *p, const char *method, const char *path,
                            PlacementReply *reply, GError **error);
 /* Turn an unexpected status into an error naming the request and
  * Placement's detail; always FALSE. */
+/* GET PATH, which must answer 200 (else ic_placement_fail's error). */
+gboolean ic_placement_get_ok(IcPlacement *p, const char *path, PlacementReply *reply, GError **error);
 gboolean ic_placement_fail(const char *method, const char *path, const PlacementReply *r, GError **error);
 /* GET that must answer 200 with a JSON object. */
 JsonNode *ic_placement_get_json(IcPlacement *p, const char *path, GError **error);

@@ -67,12 +67,8 @@ static GPtrArray *
 get_providers(IcPlacement *p, const char *path, GError **error)
 {
   g_auto(PlacementReply) r = {0};
-  if (!ic_placement_http(p, "GET", path, NULL, &r, error))
+  if (!ic_placement_get_ok(p, path, &r, error))
     return NULL;
-  if (r.status != 200) {
-    ic_placement_fail("GET", path, &r, error);
-    return NULL;
-  }
   return ic_placement_parse_provider_list(r.data, r.len, path, error);
 }
 
