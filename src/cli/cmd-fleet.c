@@ -243,59 +243,76 @@ build_query(char **terms, IcPlacementQuery *q, IcPolicyRequest **req_out, GError
 }
 
 static void
+jw_string_array(IcJsonWriter *w, const char *key, GPtrArray *a)
+{
+  ic_json_writer_member(w, key);
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; a && i < a->len; i++)
+    ic_json_writer_string(w, g_ptr_array_index(a, i));
+  ic_json_writer_end_array(w);
+}
+
+static void
+place_write_verdict(IcJsonWriter *w, const IcPlacementVerdict *v)
+{
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "name", v->name);
+  ic_jw_add_string(w, "uuid", v->uuid);
+  if (!v->candidate) {
+    jw_string_array(w, "lacks", v->lacks);
+    jw_string_array(w, "has_forbidden", v->has_forbidden);
+    jw_string_array(w, "lacks_any_of", v->lacks_any_of);
+    ic_jw_add_bool(w, "capacity", v->capacity);
+  }
+  ic_json_writer_end_object(w);
+}
+
+/* Streamed, not built as a json-glib tree: over 10,000 providers the
+ * answer is 2 MB, and building, generating and freeing its tree was most
+ * of the time iommuctl spent after Placement's last reply. */
+static void
 place_print_json(const IcPlacementAnswer *a, const IcPlacementQuery *q, char **terms)
 {
-  g_autoptr(JsonBuilder) b = ic_json_begin_document("place-placement", 1);
-  json_builder_set_member_name(b, "terms");
-  json_builder_begin_array(b);
+  g_autoptr(IcJsonWriter) w = ic_json_writer_new_stream();
+  ic_json_writer_begin_object(w);
+  ic_jw_add_string(w, "schema", "iommuctl.place-placement");
+  ic_jw_add_int(w, "version", 1);
+  ic_json_writer_member(w, "terms");
+  ic_json_writer_begin_array(w);
   for (int i = 0; terms && terms[i]; i++)
-    json_builder_add_string_value(b, terms[i]);
-  json_builder_end_array(b);
-  json_string_array(b, "required", q->required);
-  json_string_array(b, "forbidden", q->forbidden);
-  json_builder_set_member_name(b, "any_of");
-  json_builder_begin_array(b);
+    ic_json_writer_string(w, terms[i]);
+  ic_json_writer_end_array(w);
+  jw_string_array(w, "required", q->required);
+  jw_string_array(w, "forbidden", q->forbidden);
+  ic_json_writer_member(w, "any_of");
+  ic_json_writer_begin_array(w);
   for (guint i = 0; i < q->any_of->len; i++) {
-    json_builder_begin_array(b);
+    ic_json_writer_begin_array(w);
     for (char **t = g_ptr_array_index(q->any_of, i); *t; t++)
-      json_builder_add_string_value(b, *t);
-    json_builder_end_array(b);
+      ic_json_writer_string(w, *t);
+    ic_json_writer_end_array(w);
   }
-  json_builder_end_array(b);
-  ic_json_add_string(b, "resources", q->resources);
-  json_string_array(b, "unknown_traits", a->unknown_traits);
-  ic_json_add_int(b, "providers", a->providers->len);
-  ic_json_add_int(b, "candidate_count", a->candidates);
-  ic_json_add_int(b, "requests", a->requests);
-  json_builder_set_member_name(b, "candidates");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < a->providers->len; i++) {
-    const IcPlacementVerdict *v = g_ptr_array_index(a->providers, i);
-    if (!v->candidate)
-      continue;
-    json_builder_begin_object(b);
-    ic_json_add_string(b, "name", v->name);
-    ic_json_add_string(b, "uuid", v->uuid);
-    json_builder_end_object(b);
+  ic_json_writer_end_array(w);
+  ic_jw_add_string(w, "resources", q->resources);
+  jw_string_array(w, "unknown_traits", a->unknown_traits);
+  ic_jw_add_int(w, "providers", a->providers->len);
+  ic_jw_add_int(w, "candidate_count", a->candidates);
+  ic_jw_add_int(w, "requests", a->requests);
+  for (int pass = 0; pass < 2; pass++) {
+    ic_json_writer_member(w, pass == 0 ? "candidates" : "rejected");
+    ic_json_writer_begin_array(w);
+    for (guint i = 0; i < a->providers->len; i++) {
+      const IcPlacementVerdict *v = g_ptr_array_index(a->providers, i);
+      if (v->candidate == (pass == 0))
+        place_write_verdict(w, v);
+    }
+    ic_json_writer_end_array(w);
   }
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "rejected");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < a->providers->len; i++) {
-    const IcPlacementVerdict *v = g_ptr_array_index(a->providers, i);
-    if (v->candidate)
-      continue;
-    json_builder_begin_object(b);
-    ic_json_add_string(b, "name", v->name);
-    ic_json_add_string(b, "uuid", v->uuid);
-    json_string_array(b, "lacks", v->lacks);
-    json_string_array(b, "has_forbidden", v->has_forbidden);
-    json_string_array(b, "lacks_any_of", v->lacks_any_of);
-    ic_json_add_bool(b, "capacity", v->capacity);
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-  ic_json_end_document(b);
+  ic_json_writer_end_object(w);
+  gsize len = 0;
+  g_autofree char *text = ic_json_writer_steal_text(w, &len);
+  fwrite(text, 1, len, stdout);
+  fputc('\n', stdout);
 }
 
 static void
