@@ -178,6 +178,7 @@ def scenarios(pl):
     pl.add_provider("node-d", ["COMPUTE_VIOMMU_MODEL_INTEL", "CUSTOM_IOMMUFD"])
     pl.add_provider("node-e", ["COMPUTE_VIOMMU_MODEL_INTEL"], vcpu=0)
     pl.add_provider("node-f", ["COMPUTE_VIOMMU_MODEL_INTEL", "HW_CPU_X86_AVX2"])
+    pl.add_provider("node-g", ["CUSTOM_IOMMUFD"])
     rc, out, err = run("place", "--placement", url, "--token", "admin", "--json",
                        "-r", "hw_viommu_model=intel", "-r", "!trait:CUSTOM_IOMMUFD")
     doc = json.loads(out)
@@ -186,16 +187,18 @@ def scenarios(pl):
     check(rej["node-b"]["lacks"] == ["COMPUTE_VIOMMU_MODEL_INTEL"], "node-b lacks INTEL")
     check(rej["node-d"]["has_forbidden"] == ["CUSTOM_IOMMUFD"], "node-d has forbidden CUSTOM_IOMMUFD")
     check(rej["node-e"]["capacity"] and not rej["node-e"]["lacks"], "node-e has the traits but no VCPU")
-    check(doc["requests"] == 4, "explained from 4 requests: candidates, one listing per term (2), the passing providers (%d)"
-          % doc["requests"])
+    check(rej["node-g"]["lacks"] == ["COMPUTE_VIOMMU_MODEL_INTEL"] and rej["node-g"]["has_forbidden"] == ["CUSTOM_IOMMUFD"],
+          "node-g fails both terms and is told both (%s)" % rej["node-g"])
+    check(doc["requests"] == 5, "explained from 5 requests: candidates, one listing per combination of failed "
+          "terms (3), the passing providers (%d)" % doc["requests"])
     rc, out, err = run("place", "--placement", url, "--token", "admin",
                        "-r", "in:COMPUTE_VIOMMU_MODEL_INTEL,COMPUTE_VIOMMU_MODEL_SMMUV3", "-r", "trait:CUSTOM_UNKNOWN_X")
-    # all four go at once (candidates, the in: listing, the CUSTOM_UNKNOWN_X
-    # listing, the passing providers); three are refused for the unknown
-    # trait, then one trait check and the listing of everybody (nobody can
-    # pass); the in: listing that answered is kept, no second candidates query
-    check(rc == 1 and re.search(r"\((\d+) requests to Placement\)", out).group(1) == "6",
-          "an unknown trait costs the refused round, one trait check and one listing (no second query: it cannot match): %s"
+    # all five go at once (candidates, the three listings of the combinations
+    # of failed terms, the passing providers); each names the unknown trait
+    # and is refused, then one trait check, the in: listing and the listing
+    # of everybody (nobody can pass): no second candidates query
+    check(rc == 1 and re.search(r"\((\d+) requests to Placement\)", out).group(1) == "8",
+          "an unknown trait costs the refused round, one trait check and two listings (no second query: it cannot match): %s"
           % out.splitlines()[:3])
     check(rc == 1 and "Placement knows no trait CUSTOM_UNKNOWN_X" in out and "node-c: lacks CUSTOM_UNKNOWN_X; has none of "
           "COMPUTE_VIOMMU_MODEL_INTEL|COMPUTE_VIOMMU_MODEL_SMMUV3" in out, "unknown trait and in: group explained")
