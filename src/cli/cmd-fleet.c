@@ -154,7 +154,7 @@ cmd_placement_sync(IcCli *cli, int argc, char **argv)
      "Resource provider name or UUID (default: the host name, as Nova names compute nodes)", "NAME|UUID"},
     {"create", 0, 0, G_OPTION_ARG_NONE, &create, "Create the provider and iommuctl's CUSTOM_* traits if missing", NULL},
     {"dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only read; say what would change", NULL},
-    {"no-groups", 0, 0, G_OPTION_ARG_NONE, &no_groups, "Do not publish assignable groups as child providers", NULL},
+    {"no-groups", 0, 0, G_OPTION_ARG_NONE, &no_groups, "Publish the traits only (group providers made earlier are deleted)", NULL},
     PROBE_ENTRIES(po),
     {NULL},
   };

@@ -128,6 +128,15 @@ def scenarios(pl):
     check(doc and doc["requests"]["read"] <= 4, "... and a handful of them")
     check(pl.traits(rp["uuid"])["resource_provider_generation"] == gen, "... and bumps no generation")
 
+    # 4b. --no-groups offers no group: the children an earlier sync made go
+    # (dry run here: the place tests below still need them)
+    rc, doc, err = sync(url, "--no-groups", "--dry-run")
+    tree = pl.call("GET", "/resource_providers?in_tree=" + rp["uuid"])["resource_providers"]
+    check(rc == 0 and doc["changed"] and len(doc["groups_removed"]) == len(kids) and
+          len([t for t in tree if t["parent_provider_uuid"] == rp["uuid"]]) == len(kids),
+          "--no-groups would delete the %d group providers (dry run deleted none): %s"
+          % (len(kids), doc and doc["groups_removed"]))
+
     # 5. never clobbers others' traits; removes owned ones the host lacks
     cur = pl.traits(rp["uuid"])
     pl.call("PUT", "/traits/CUSTOM_OPERATOR_RACK_7")
