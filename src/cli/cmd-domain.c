@@ -312,16 +312,6 @@ emit_result(IcCli *cli, const WriteMode *m, const IcDomainDoc *doc, IcSafeEdit *
   return IC_EXIT_OK;
 }
 
-static void
-json_string_array(JsonBuilder *b, const char *name, GPtrArray *items)
-{
-  json_builder_set_member_name(b, name);
-  json_builder_begin_array(b);
-  for (guint i = 0; items != NULL && i < items->len; i++)
-    json_builder_add_string_value(b, g_ptr_array_index(items, i));
-  json_builder_end_array(b);
-}
-
 /* Lint after an edit, by the rules of the libvirt the user asked for (or has):
  * print what is left.  Returns IC_EXIT_NEGATIVE when errors remain. */
 static int
@@ -442,11 +432,11 @@ ic_cmd_domain_protect(IcCli *cli, int argc, char **argv)
       ic_json_add_bool(jb, "changed", changed);
       ic_json_add_int(jb, "devices_changed", r.devices_changed);
       ic_json_add_int(jb, "already_on", r.already_on);
-      json_string_array(jb, "explicit_off", r.explicit_off);
-      json_string_array(jb, "forced_off", r.forced_off);
-      json_string_array(jb, "ccw_addresses", r.ccw_addresses);
-      json_string_array(jb, "notes", r.notes);
-      json_string_array(jb, "refused", r.refused);
+      ic_json_add_string_array(jb, "explicit_off", r.explicit_off);
+      ic_json_add_string_array(jb, "forced_off", r.forced_off);
+      ic_json_add_string_array(jb, "ccw_addresses", r.ccw_addresses);
+      ic_json_add_string_array(jb, "notes", r.notes);
+      ic_json_add_string_array(jb, "refused", r.refused);
       json_builder_end_object(jb);
     }
     ic_protect_report_clear(&r);
@@ -541,7 +531,7 @@ ic_cmd_domain_viommu(IcCli *cli, int argc, char **argv)
       ic_json_add_string(jb, "file", file);
       ic_json_add_string_or_null(jb, "error", error != NULL ? error->message : NULL);
       ic_json_add_bool(jb, "changed", doc != NULL && (m.in_place ? written : ic_domain_doc_changed(doc)));
-      json_string_array(jb, "notes", notes);
+      ic_json_add_string_array(jb, "notes", notes);
     }
     if (doc == NULL) {
       status = worse(status, ic_error_exit_status(error));

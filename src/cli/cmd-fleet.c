@@ -40,16 +40,6 @@ probe_host(IcCli *cli, const ProbeOpts *o, GError **error)
   return ic_policy_host_probe(cli->ctx, &ovr, error);
 }
 
-static void
-json_string_array(JsonBuilder *b, const char *key, GPtrArray *a)
-{
-  json_builder_set_member_name(b, key);
-  json_builder_begin_array(b);
-  for (guint i = 0; a && i < a->len; i++)
-    json_builder_add_string_value(b, g_ptr_array_index(a, i));
-  json_builder_end_array(b);
-}
-
 static char *
 join_or_dash(GPtrArray *a, const char *sep)
 {
@@ -82,13 +72,13 @@ sync_print_json(const IcPlacementSyncResult *r, gboolean dry_run)
   ic_json_add_string_or_null(b, "uuid", r->provider_uuid);
   ic_json_add_bool(b, "created", r->provider_created);
   ic_json_add_int(b, "generation", r->generation);
-  json_string_array(b, "traits", r->traits);
-  json_string_array(b, "added", r->added);
-  json_string_array(b, "removed", r->removed);
-  json_string_array(b, "foreign", r->foreign);
+  ic_json_add_string_array(b, "traits", r->traits);
+  ic_json_add_string_array(b, "added", r->added);
+  ic_json_add_string_array(b, "removed", r->removed);
+  ic_json_add_string_array(b, "foreign", r->foreign);
   json_builder_end_object(b);
-  json_string_array(b, "traits_created", r->traits_created);
-  json_string_array(b, "resource_classes_created", r->classes_created);
+  ic_json_add_string_array(b, "traits_created", r->traits_created);
+  ic_json_add_string_array(b, "resource_classes_created", r->classes_created);
   json_builder_set_member_name(b, "groups");
   json_builder_begin_array(b);
   for (guint i = 0; i < r->children->len; i++) {
@@ -100,7 +90,7 @@ sync_print_json(const IcPlacementSyncResult *r, gboolean dry_run)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  json_string_array(b, "groups_removed", r->children_removed);
+  ic_json_add_string_array(b, "groups_removed", r->children_removed);
   json_builder_set_member_name(b, "requests");
   json_builder_begin_object(b);
   ic_json_add_int(b, "read", r->reads);
@@ -243,25 +233,15 @@ build_query(char **terms, IcPlacementQuery *q, IcPolicyRequest **req_out, GError
 }
 
 static void
-jw_string_array(IcJsonWriter *w, const char *key, GPtrArray *a)
-{
-  ic_json_writer_member(w, key);
-  ic_json_writer_begin_array(w);
-  for (guint i = 0; a && i < a->len; i++)
-    ic_json_writer_string(w, g_ptr_array_index(a, i));
-  ic_json_writer_end_array(w);
-}
-
-static void
 place_write_verdict(IcJsonWriter *w, const IcPlacementVerdict *v)
 {
   ic_json_writer_begin_object(w);
   ic_jw_add_string(w, "name", v->name);
   ic_jw_add_string(w, "uuid", v->uuid);
   if (!v->candidate) {
-    jw_string_array(w, "lacks", v->lacks);
-    jw_string_array(w, "has_forbidden", v->has_forbidden);
-    jw_string_array(w, "lacks_any_of", v->lacks_any_of);
+    ic_jw_add_string_array(w, "lacks", v->lacks);
+    ic_jw_add_string_array(w, "has_forbidden", v->has_forbidden);
+    ic_jw_add_string_array(w, "lacks_any_of", v->lacks_any_of);
     ic_jw_add_bool(w, "capacity", v->capacity);
   }
   ic_json_writer_end_object(w);
@@ -282,8 +262,8 @@ place_print_json(const IcPlacementAnswer *a, const IcPlacementQuery *q, char **t
   for (int i = 0; terms && terms[i]; i++)
     ic_json_writer_string(w, terms[i]);
   ic_json_writer_end_array(w);
-  jw_string_array(w, "required", q->required);
-  jw_string_array(w, "forbidden", q->forbidden);
+  ic_jw_add_string_array(w, "required", q->required);
+  ic_jw_add_string_array(w, "forbidden", q->forbidden);
   ic_json_writer_member(w, "any_of");
   ic_json_writer_begin_array(w);
   for (guint i = 0; i < q->any_of->len; i++) {
@@ -294,7 +274,7 @@ place_print_json(const IcPlacementAnswer *a, const IcPlacementQuery *q, char **t
   }
   ic_json_writer_end_array(w);
   ic_jw_add_string(w, "resources", q->resources);
-  jw_string_array(w, "unknown_traits", a->unknown_traits);
+  ic_jw_add_string_array(w, "unknown_traits", a->unknown_traits);
   ic_jw_add_int(w, "providers", a->providers->len);
   ic_jw_add_int(w, "candidate_count", a->candidates);
   ic_jw_add_int(w, "requests", a->requests);

@@ -9,16 +9,6 @@
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static void
-write_string_array(IcJsonWriter *w, const char *key, GPtrArray *strings)
-{
-  ic_json_writer_member(w, key);
-  ic_json_writer_begin_array(w);
-  for (guint i = 0; strings && i < strings->len; i++)
-    ic_json_writer_string(w, g_ptr_array_index(strings, i));
-  ic_json_writer_end_array(w);
-}
-
 static const char *
 host_use_kind(IcHostUseFlags k)
 {
@@ -136,7 +126,7 @@ write_device(IcJsonWriter *w, const IcPciDevice *d, gboolean details)
     ic_jw_add_string(w, "physfn", d->physfn ? d->physfn->name : NULL);
     ic_jw_add_bool(w, "holds_root_fs", d->holds_root_fs);
   }
-  write_string_array(w, "notes", d->notes);
+  ic_jw_add_string_array(w, "notes", d->notes);
   ic_json_writer_end_object(w);
 }
 
@@ -274,7 +264,7 @@ write_host(IcJsonWriter *w, const IcHostInfo *h)
   ic_json_writer_begin_object(w);
   ic_jw_add_string(w, "vendor", h->iommu_vendor);
   write_bool_or_null(w, "enabled", h->iommu_enabled);
-  write_string_array(w, "units", h->iommu_units);
+  ic_jw_add_string_array(w, "units", h->iommu_units);
   ic_jw_add_int(w, "groups", h->n_groups);
   ic_jw_add_int(w, "assignable_groups", h->n_assignable_groups);
   ic_jw_add_string(w, "default_domain_type", h->default_domain_type);
@@ -321,7 +311,7 @@ write_host(IcJsonWriter *w, const IcHostInfo *h)
   } else {
     ic_json_writer_null(w);
   }
-  write_string_array(w, "notes", h->notes);
+  ic_jw_add_string_array(w, "notes", h->notes);
   ic_json_writer_end_object(w);
 }
 

@@ -154,6 +154,8 @@ void ic_json_add_string(JsonBuilder *b, const char *key, const char *value);
 void ic_json_add_int(JsonBuilder *b, const char *key, gint64 value);
 void ic_json_add_bool(JsonBuilder *b, const char *key, gboolean value);
 void ic_json_add_double(JsonBuilder *b, const char *key, gdouble value);
+/* key: [strings...]; NULL writes [] */
+void ic_json_add_string_array(JsonBuilder *b, const char *key, GPtrArray *strings);
 
 /* One emitting API over two backends (src/util/json-writer.c): a
  * JsonBuilder, or pretty text in json-glib's generator format, streamed
@@ -180,6 +182,8 @@ void ic_jw_add_string(IcJsonWriter *w, const char *key, const char *value);
 void ic_jw_add_int(IcJsonWriter *w, const char *key, gint64 value);
 void ic_jw_add_bool(IcJsonWriter *w, const char *key, gboolean value);
 void ic_jw_add_hex(IcJsonWriter *w, const char *key, guint value, int digits);
+/* key: [strings...]; NULL writes [] */
+void ic_jw_add_string_array(IcJsonWriter *w, const char *key, GPtrArray *strings);
 
 /* ---- reading untrusted JSON ---------------------------------------------- */
 

@@ -265,6 +265,16 @@ ic_jw_add_bool(IcJsonWriter *w, const char *key, gboolean value)
 }
 
 void
+ic_jw_add_string_array(IcJsonWriter *w, const char *key, GPtrArray *strings)
+{
+  ic_json_writer_member(w, key);
+  ic_json_writer_begin_array(w);
+  for (guint i = 0; strings != NULL && i < strings->len; i++)
+    ic_json_writer_string(w, g_ptr_array_index(strings, i));
+  ic_json_writer_end_array(w);
+}
+
+void
 ic_jw_add_hex(IcJsonWriter *w, const char *key, guint value, int digits)
 {
   char buf[24];

@@ -357,6 +357,16 @@ ic_json_add_bool(JsonBuilder *b, const char *key, gboolean value)
 }
 
 void
+ic_json_add_string_array(JsonBuilder *b, const char *key, GPtrArray *strings)
+{
+  json_builder_set_member_name(b, key);
+  json_builder_begin_array(b);
+  for (guint i = 0; strings != NULL && i < strings->len; i++)
+    json_builder_add_string_value(b, g_ptr_array_index(strings, i));
+  json_builder_end_array(b);
+}
+
+void
 ic_json_add_double(JsonBuilder *b, const char *key, gdouble value)
 {
   json_builder_set_member_name(b, key);
