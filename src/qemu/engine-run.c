@@ -2,90 +2,19 @@
 /* The libvirt calls `iommuctl run` needs beyond the engine's (run-virt.h):
  * a connection of its own to the engine's URI (the embedded driver is one
  * per process and root, so it is the same driver the engine opened, and its
- * event loop is the engine's), lifecycle events, start, shutdown, destroy.
- * libvirt is resolved through GModule like the engine does it: the same
- * library handle (dlopen refcounts it), so libiommuctl keeps no link-time
- * dependency on libvirt.  Types and constants come from libvirt's header. */
+ * event loop is the engine's), lifecycle events, start, shutdown, destroy,
+ * through the engine's table of libvirt functions (qemu/libvirt-syms.h).
+ * Types and constants come from libvirt's header. */
 #include "run-virt.h"
+#include "qemu/libvirt-syms.h"
 #include <iommuctl/error.h>
 
-#include <gmodule.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 #include <string.h>
 
-#define LIBVIRT_SONAME "libvirt.so.0"
-
-/* Every libvirt function run calls, resolved once. */
-typedef struct {
-  virConnectPtr (*connect_open)(const char *);
-  int (*connect_close)(virConnectPtr);
-  int (*event_register_any)(virConnectPtr, virDomainPtr, int, virConnectDomainEventGenericCallback, void *,
-                            virFreeCallback);
-  int (*event_deregister_any)(virConnectPtr, int);
-  virDomainPtr (*create_xml)(virConnectPtr, const char *, unsigned int);
-  int (*shutdown)(virDomainPtr);
-  int (*destroy)(virDomainPtr);
-  int (*free)(virDomainPtr);
-  int (*get_state)(virDomainPtr, int *, int *, unsigned int);
-  unsigned int (*get_id)(virDomainPtr);
-  const char *(*get_name)(virDomainPtr);
-  const char *(*last_error_message)(void);
-} VirtSyms;
-
-static VirtSyms syms;
-static GModule *libvirt_module;
-
-static gboolean
-resolve(const char *name, gpointer *slot, GError **error)
-{
-  if (g_module_symbol(libvirt_module, name, slot) && *slot != NULL)
-    return TRUE;
-  g_set_error(error, IC_ERROR, IC_ERROR_UNSUPPORTED, "%s lacks %s: %s", LIBVIRT_SONAME, name, g_module_error());
-  return FALSE;
-}
-
-static gboolean
-load_syms(GError **error)
-{
-  static gsize done = 0;
-  static gboolean ok = FALSE;
-  static char *why = NULL;
-  if (g_once_init_enter(&done)) {
-    GError *e = NULL;
-    libvirt_module = g_module_open(LIBVIRT_SONAME, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
-    if (libvirt_module == NULL) {
-      why = g_strdup_printf("cannot load %s (install libvirt0): %s", LIBVIRT_SONAME, g_module_error());
-    } else {
-      g_module_make_resident(libvirt_module);
-      ok = resolve("virConnectOpen", (gpointer *) &syms.connect_open, &e) &&
-           resolve("virConnectClose", (gpointer *) &syms.connect_close, &e) &&
-           resolve("virConnectDomainEventRegisterAny", (gpointer *) &syms.event_register_any, &e) &&
-           resolve("virConnectDomainEventDeregisterAny", (gpointer *) &syms.event_deregister_any, &e) &&
-           resolve("virDomainCreateXML", (gpointer *) &syms.create_xml, &e) &&
-           resolve("virDomainShutdown", (gpointer *) &syms.shutdown, &e) &&
-           resolve("virDomainDestroy", (gpointer *) &syms.destroy, &e) &&
-           resolve("virDomainFree", (gpointer *) &syms.free, &e) &&
-           resolve("virDomainGetState", (gpointer *) &syms.get_state, &e) &&
-           resolve("virDomainGetID", (gpointer *) &syms.get_id, &e) &&
-           resolve("virDomainGetName", (gpointer *) &syms.get_name, &e) &&
-
-           resolve("virGetLastErrorMessage", (gpointer *) &syms.last_error_message, &e);
-      if (!ok)
-        why = g_strdup(e->message);
-      g_clear_error(&e);
-    }
-    g_once_init_leave(&done, 1);
-  }
-  if (!ok)
-    g_set_error_literal(error, IC_ERROR, IC_ERROR_UNSUPPORTED, why);
-  return ok;
-}
-
 static const char *
-last_error(void)
+last_error(const IcLibvirtSyms *v)
 {
-  const char *m = syms.last_error_message ? syms.last_error_message() : NULL;
+  const char *m = v->virGetLastErrorMessage();
   return m ? m : "unknown libvirt error";
 }
 
@@ -106,6 +35,7 @@ ic_run_stop_to_string(IcRunStop stop)
 /* ---- one domain ------------------------------------------------------------ */
 
 struct IcRunVirt {
+  const IcLibvirtSyms *v; /* the engine's */
   virConnectPtr conn;
   virDomainPtr dom;
   char *name;           /* the domain's name, to match events (registered before it exists) */
@@ -135,7 +65,7 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
 {
   (void) conn;
   IcRunVirt *rv = opaque;
-  const char *name = syms.get_name(dom);
+  const char *name = rv->v->virDomainGetName(dom);
   IcRunStop stop = stop_from_event(event, detail);
   g_mutex_lock(&rv->lock);
   /* the first stop is the reason: a crash followed by our destroy is a crash */
@@ -147,16 +77,17 @@ on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
 }
 
 IcRunVirt *
-ic_run_virt_open(const char *uri, GError **error)
+ic_run_virt_open(const IcQemuEngine *engine, GError **error)
 {
-  if (!load_syms(error))
-    return NULL;
-  virConnectPtr conn = syms.connect_open(uri);
+  const IcLibvirtSyms *v = ic_qemu_engine_libvirt(engine);
+  const char *uri = ic_qemu_engine_uri(engine);
+  virConnectPtr conn = v->virConnectOpen(uri);
   if (conn == NULL) {
-    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "libvirt: cannot open %s: %s", uri, last_error());
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "libvirt: cannot open %s: %s", uri, last_error(v));
     return NULL;
   }
   IcRunVirt *rv = g_new0(IcRunVirt, 1);
+  rv->v = v;
   rv->conn = conn;
   rv->callback_id = -1;
   g_mutex_init(&rv->lock);
@@ -171,14 +102,14 @@ ic_run_virt_free(IcRunVirt *rv)
   if (rv == NULL)
     return;
   if (rv->callback_id >= 0)
-    syms.event_deregister_any(rv->conn, rv->callback_id);
+    rv->v->virConnectDomainEventDeregisterAny(rv->conn, rv->callback_id);
   if (rv->dom != NULL) {
     /* nothing run started outlives it: libvirt daemonizes QEMU */
     if (ic_run_virt_active(rv))
-      syms.destroy(rv->dom);
-    syms.free(rv->dom);
+      rv->v->virDomainDestroy(rv->dom);
+    rv->v->virDomainFree(rv->dom);
   }
-  syms.connect_close(rv->conn);
+  rv->v->virConnectClose(rv->conn);
   g_mutex_clear(&rv->lock);
   g_free(rv->name);
   g_free(rv);
@@ -192,22 +123,22 @@ ic_run_virt_start(IcRunVirt *rv, const char *name, const char *xml, GError **err
   rv->name = g_strdup(name);
   g_mutex_unlock(&rv->lock);
   /* registered before the start: a guest that stops at once is not missed */
-  rv->callback_id = syms.event_register_any(rv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+  rv->callback_id = rv->v->virConnectDomainEventRegisterAny(rv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                             VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), rv, NULL);
   if (rv->callback_id < 0) {
-    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "cannot register libvirt's lifecycle callback: %s", last_error());
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "cannot register libvirt's lifecycle callback: %s", last_error(rv->v));
     return FALSE;
   }
   /* no VIR_DOMAIN_START_AUTODESTROY: libvirt 9.0's embedded driver refuses
    * it ("Domain autodestroy not supported for embedded drivers yet") and the
    * test driver has no such flag; ic_run_virt_free destroys instead */
-  rv->dom = syms.create_xml(rv->conn, xml, 0);
+  rv->dom = rv->v->virDomainCreateXML(rv->conn, xml, 0);
   if (rv->dom == NULL) {
-    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "libvirt did not start the domain: %s", last_error());
+    g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "libvirt did not start the domain: %s", last_error(rv->v));
     return FALSE;
   }
   /* libvirt may have normalised the name; events carry its spelling */
-  const char *actual = syms.get_name(rv->dom);
+  const char *actual = rv->v->virDomainGetName(rv->dom);
   if (actual != NULL && g_strcmp0(actual, name) != 0) {
     g_mutex_lock(&rv->lock);
     g_free(rv->name);
@@ -220,14 +151,14 @@ ic_run_virt_start(IcRunVirt *rv, const char *name, const char *xml, GError **err
 int
 ic_run_virt_domain_id(IcRunVirt *rv)
 {
-  return rv->dom ? (int) syms.get_id(rv->dom) : -1;
+  return rv->dom ? (int) rv->v->virDomainGetID(rv->dom) : -1;
 }
 
 gboolean
 ic_run_virt_active(IcRunVirt *rv)
 {
   int state = 0, reason = 0;
-  return rv->dom != NULL && syms.get_state(rv->dom, &state, &reason, 0) == 0 && state != VIR_DOMAIN_SHUTOFF;
+  return rv->dom != NULL && rv->v->virDomainGetState(rv->dom, &state, &reason, 0) == 0 && state != VIR_DOMAIN_SHUTOFF;
 }
 
 IcRunStop
@@ -241,7 +172,7 @@ ic_run_virt_stopped(IcRunVirt *rv, gboolean poll_state)
   /* the fallback when an event was lost: a transient domain that stopped
    * is gone, and asking for its state fails */
   int state = 0, reason = 0;
-  if (syms.get_state(rv->dom, &state, &reason, 0) < 0)
+  if (rv->v->virDomainGetState(rv->dom, &state, &reason, 0) < 0)
     return IC_RUN_STOP_OTHER;
   switch (state) {
   case VIR_DOMAIN_SHUTOFF:
@@ -259,20 +190,20 @@ ic_run_virt_stopped(IcRunVirt *rv, gboolean poll_state)
 gboolean
 ic_run_virt_shutdown(IcRunVirt *rv, GError **error)
 {
-  if (rv->dom != NULL && syms.shutdown(rv->dom) == 0)
+  if (rv->dom != NULL && rv->v->virDomainShutdown(rv->dom) == 0)
     return TRUE;
-  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "virDomainShutdown: %s", last_error());
+  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "virDomainShutdown: %s", last_error(rv->v));
   return FALSE;
 }
 
 gboolean
 ic_run_virt_destroy(IcRunVirt *rv, GError **error)
 {
-  if (rv->dom == NULL || syms.destroy(rv->dom) == 0)
+  if (rv->dom == NULL || rv->v->virDomainDestroy(rv->dom) == 0)
     return TRUE;
   /* already gone is what we wanted */
   if (!ic_run_virt_active(rv))
     return TRUE;
-  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "virDomainDestroy: %s", last_error());
+  g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "virDomainDestroy: %s", last_error(rv->v));
   return FALSE;
 }

@@ -9,6 +9,7 @@
  * detach/reattach process starts would pay for. */
 #include "qemu/engine.h"
 #include "qemu/qemu-private.h"
+#include "qemu/libvirt-syms.h"
 #include "util/ic-util.h"
 
 #include <errno.h>
@@ -20,43 +21,17 @@
 #include <unistd.h>
 
 #include <gmodule.h>
-#include <libvirt/libvirt.h>
-#include <libvirt/libvirt-qemu.h>
-#include <libvirt/virterror.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
 #define QEMU_USER "libvirt-qemu"
 #define QEMU_GROUP "kvm"
 
-typedef struct {
-#define SYM(name) __typeof__(name) *name
-  SYM(virGetVersion);
-  SYM(virInitialize);
-  SYM(virSetErrorFunc);
-  SYM(virGetLastError);
-  SYM(virResetLastError);
-  SYM(virConnectOpen);
-  SYM(virConnectClose);
-  SYM(virConnSetErrorFunc);
-  SYM(virConnectDomainXMLToNative);
-  SYM(virDomainCreateXML);
-  SYM(virDomainResume);
-  SYM(virDomainShutdown);
-  SYM(virDomainDestroy);
-  SYM(virDomainFree);
-  SYM(virDomainIsActive);
-  SYM(virDomainGetName);
-  SYM(virEventRegisterDefaultImpl);
-  SYM(virEventRunDefaultImpl);
-  SYM(virDomainQemuMonitorCommand); /* from libvirt-qemu.so.0 */
-#undef SYM
-} LibvirtSyms;
 
 struct IcQemuEngine {
   IcContext *ctx;
   GModule *lib, *qemu_lib;
-  LibvirtSyms v;
+  IcLibvirtSyms v;
   virConnectPtr conn;
   char *uri;
   char *root;                /* NULL: explicit URI */
@@ -108,11 +83,14 @@ load_symbols(IcQemuEngine *e, GError **error)
     ENTRY(lib, virInitialize),
     ENTRY(lib, virSetErrorFunc),
     ENTRY(lib, virGetLastError),
+    ENTRY(lib, virGetLastErrorMessage),
     ENTRY(lib, virResetLastError),
     ENTRY(lib, virConnectOpen),
     ENTRY(lib, virConnectClose),
     ENTRY(lib, virConnSetErrorFunc),
     ENTRY(lib, virConnectDomainXMLToNative),
+    ENTRY(lib, virConnectDomainEventRegisterAny),
+    ENTRY(lib, virConnectDomainEventDeregisterAny),
     ENTRY(lib, virDomainCreateXML),
     ENTRY(lib, virDomainResume),
     ENTRY(lib, virDomainShutdown),
@@ -120,6 +98,8 @@ load_symbols(IcQemuEngine *e, GError **error)
     ENTRY(lib, virDomainFree),
     ENTRY(lib, virDomainIsActive),
     ENTRY(lib, virDomainGetName),
+    ENTRY(lib, virDomainGetID),
+    ENTRY(lib, virDomainGetState),
     ENTRY(lib, virEventRegisterDefaultImpl),
     ENTRY(lib, virEventRunDefaultImpl),
     ENTRY(qemu_lib, virDomainQemuMonitorCommand),
@@ -469,6 +449,12 @@ ic_qemu_engine_close(IcQemuEngine *e)
   g_free(e->qemu_user);
   g_free(e->libvirt_version);
   g_free(e);
+}
+
+const IcLibvirtSyms *
+ic_qemu_engine_libvirt(const IcQemuEngine *e)
+{
+  return &e->v;
 }
 
 const char *

@@ -34,6 +34,7 @@ G_BEGIN_DECLS
 
 typedef struct IcQemuEngine IcQemuEngine;
 typedef struct IcQemuDomain IcQemuDomain;
+typedef struct IcLibvirtSyms IcLibvirtSyms; /* qemu/libvirt-syms.h */
 
 /* Load libvirt, make/check the embed root, write its etc/qemu.conf, connect.
  * A missing libvirt: IC_ERROR_UNSUPPORTED naming the packages. */
@@ -43,6 +44,8 @@ void ic_qemu_engine_close(IcQemuEngine *engine);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcQemuEngine, ic_qemu_engine_close)
 
 const char *ic_qemu_engine_uri(const IcQemuEngine *engine);
+/* The engine's libvirt functions (loaded with it). */
+const IcLibvirtSyms *ic_qemu_engine_libvirt(const IcQemuEngine *engine);
 /* The embed root, or NULL for an explicit (test) URI. */
 const char *ic_qemu_engine_root(const IcQemuEngine *engine);
 /* The user QEMU runs as (qemu.conf), or NULL when it stays root because

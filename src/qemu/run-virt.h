@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What `iommuctl run` needs from libvirt beyond the engine's open/convert
  * (src/qemu/engine-run.c): a lifecycle callback, start, graceful shutdown,
- * destroy.  libvirt is loaded through GModule, as
- * the engine loads it, so libiommuctl does not link against it. */
+ * destroy, through the engine's libvirt functions (libiommuctl does not
+ * link against libvirt). */
 #pragma once
 
 #include <glib.h>
+#include "qemu/engine.h"
 
 G_BEGIN_DECLS
 
@@ -25,10 +26,11 @@ const char *ic_run_stop_to_string(IcRunStop stop);
 
 typedef struct IcRunVirt IcRunVirt;
 
-/* A connection of run's own to uri (ic_qemu_engine_uri: open the engine
- * first, which also runs libvirt's event loop).  Freeing it destroys the
- * domain when it still runs, then closes the connection. */
-IcRunVirt *ic_run_virt_open(const char *uri, GError **error);
+/* A connection of run's own to the engine's URI (the embedded driver is
+ * one per process and root, so it is the engine's driver, and the engine
+ * runs libvirt's event loop).  Freeing it destroys the domain when it
+ * still runs, then closes the connection; the engine must outlive it. */
+IcRunVirt *ic_run_virt_open(const IcQemuEngine *engine, GError **error);
 void ic_run_virt_free(IcRunVirt *rv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(IcRunVirt, ic_run_virt_free)
 

@@ -463,7 +463,7 @@ run_domain(IcQemuEngine *engine, const char *name, const char *xml, const IcQemu
   /* QEMU runs as qemu.conf's user unless --user labels it otherwise */
   if (opts->user == NULL && !ic_qemu_engine_check_qemu_reaches_root(engine, error))
     return FALSE;
-  g_autoptr(IcRunVirt) rv = ic_run_virt_open(ic_qemu_engine_uri(engine), error);
+  g_autoptr(IcRunVirt) rv = ic_run_virt_open(engine, error);
   if (rv == NULL)
     return FALSE;
   int early = take_signal(0);
