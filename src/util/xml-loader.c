@@ -8,15 +8,14 @@
  * libraries, paid twice per detach + reattach cycle (bench/assign-cycle).
  *
  * The callers keep calling libxml2 by its own names through its own
- * headers: this file defines each function the library uses with the
- * prototype of <libxml/...> (the compiler checks them against it) and
- * forwards it to the real one, resolved with g_module_symbol() when the
- * first of them is called.  A libxml2 call not listed here fails to link
- * ("undefined reference to xmlFoo"): add it to IC_XML_FUNCS.  libxml2 is
+ * headers: this file forwards each function the library uses (see
+ * lazy-lib.h).  A libxml2 call not listed here fails to link ("undefined
+ * reference to xmlFoo"): add it to IC_XML_FUNCS.  libxml2 is
  * still a hard dependency (packages must depend on it, the linker no
  * longer records it); a process that cannot load it stops with a message
  * at its first XML call, as the dynamic loader would have at its start. */
-#include <gmodule.h>
+#include "util/lazy-lib.h"
+
 #include <libxml/globals.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -88,57 +87,28 @@
   X(xmlStructuredErrorFunc *, __xmlStructuredError, (void), ())                                   \
   X(void **, __xmlStructuredErrorContext, (void), ())
 
-#define IC_XML_ENUM(ret, name, params, args) IC_XML_##name,
-#define IC_XML_ENUM_V(name, params, args) IC_XML_##name,
-enum { IC_XML_FUNCS(IC_XML_ENUM, IC_XML_ENUM_V) IC_XML_xmlFree, IC_XML_N };
+enum { IC_XML_FUNCS(IC_LAZY_SLOT, IC_LAZY_SLOT_V) IC_LAZY_xmlFree, IC_XML_N };
 
-#define IC_XML_NAME(ret, name, params, args) #name,
-#define IC_XML_NAME_V(name, params, args) #name,
-static const char *const xml_names[IC_XML_N] = {IC_XML_FUNCS(IC_XML_NAME, IC_XML_NAME_V) "xmlFree"};
+static const char *const xml_names[IC_XML_N] = {IC_XML_FUNCS(IC_LAZY_NAME, IC_LAZY_NAME_V) "xmlFree"};
+static gpointer xml_slots[IC_XML_N];
+static IcLazyLib xml_lib = {
+  .soname = IC_XML_SONAME,
+  .package = "libxml2",
+  .names = xml_names,
+  .slots = xml_slots,
+  .n = IC_XML_N,
+  .once = G_ONCE_INIT,
+};
 
-static gpointer xml_syms[IC_XML_N];
-
-static gpointer
-load_once(gpointer unused)
-{
-  (void) unused;
-  /* LOCAL: its names must not resolve to it in place of these forwarders */
-  GModule *m = g_module_open(IC_XML_SONAME, G_MODULE_BIND_LOCAL);
-  if (m == NULL)
-    g_error("cannot load the XML library %s (install libxml2): %s", IC_XML_SONAME, g_module_error());
-  g_module_make_resident(m);
-  for (guint i = 0; i < IC_XML_N; i++)
-    if (!g_module_symbol(m, xml_names[i], &xml_syms[i]) || xml_syms[i] == NULL)
-      g_error("%s has no symbol %s: %s", IC_XML_SONAME, xml_names[i], g_module_error());
-  return xml_syms;
-}
-
-static gpointer
-xml_sym(guint index)
-{
-  static GOnce once = G_ONCE_INIT;
-  g_once(&once, load_once, NULL);
-  return xml_syms[index];
-}
-
-#define IC_XML_FORWARD(ret, name, params, args)                                                   \
-  ret name params                                                                                 \
-  {                                                                                               \
-    return ((ret(*) params) xml_sym(IC_XML_##name)) args;                                         \
-  }
-#define IC_XML_FORWARD_V(name, params, args)                                                      \
-  void name params                                                                                \
-  {                                                                                               \
-    ((void(*) params) xml_sym(IC_XML_##name)) args;                                               \
-  }
-IC_XML_FUNCS(IC_XML_FORWARD, IC_XML_FORWARD_V)
+#define IC_LAZY_LIB xml_lib
+IC_XML_FUNCS(IC_LAZY_FORWARD, IC_LAZY_FORWARD_V)
 
 /* xmlFree is a variable (the deallocator libxml2 was configured with); ours
  * calls libxml2's, whatever it is. */
 static void
 forward_free(void *mem)
 {
-  (*(xmlFreeFunc *) xml_sym(IC_XML_xmlFree))(mem);
+  (*(xmlFreeFunc *) ic_lazy_lib_sym(&xml_lib, IC_LAZY_xmlFree))(mem);
 }
 
 xmlFreeFunc xmlFree = forward_free;

@@ -12,14 +12,14 @@
 #                               (builds it once per test in $IC_GUEST_TMP)
 #
 # The guest is busybox only: the bundle is what makes a dynamically linked
-# iommuctl (GLib, libxml2, libpci, SQLite, json-glib) run there unchanged.
+# iommuctl (GLib, libxml2, libpci, SQLite, json-glib, GIO) run there unchanged.
 
 : "${IOMMUCTL:?IOMMUCTL must point at the iommuctl binary}"
 : "${IOMMUCTL_SRCDIR:?IOMMUCTL_SRCDIR must point at the source tree}"
 IC_GUEST_RUN=$IOMMUCTL_SRCDIR/tests/lib/guest-run
 # sonames iommuctl opens on first use rather than at start (see the
 # *-loader.c / names.c files): the bundle carries them too
-: "${IC_GUEST_LAZY_LIBS:=libxml2.so.2 libpci.so.3 libsoup-3.0.so.0}"
+: "${IC_GUEST_LAZY_LIBS:=libxml2.so.2 libpci.so.3 libsoup-3.0.so.0 libjson-glib-1.0.so.0}"
 
 ic_guest_fail_or_skip() {
   if [ "${IOMMUCTL_ALLOW_SKIP:-0}" = 1 ]; then
@@ -44,7 +44,7 @@ ic_guest_bundle() {
   cp -L "$IOMMUCTL" "$dir/bin/iommuctl"
   # every library ldd resolves, plus the loader itself
   # and the libraries it loads on first use (g_module_open: libxml2, libpci,
-  # libsoup) with theirs, found where the dynamic loader would find them
+  # libsoup, json-glib) with theirs, found where the dynamic loader would find them
   lazy=$(for so in $IC_GUEST_LAZY_LIBS; do
     PATH=$PATH:/sbin:/usr/sbin ldconfig -p 2>/dev/null | awk -v so="$so" '$1 == so && /x86-64|x86_64|64bit/ {print $NF; exit}'; done)
   { ldd "$IOMMUCTL"; for l in $lazy; do echo " $l => $l"; ldd "$l"; done; } |
