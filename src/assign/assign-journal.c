@@ -23,11 +23,15 @@
 #include "util/ic-util.h"
 
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct IcAsJournal {
   sqlite3 *db;
   char *path;
+  sqlite3_stmt *step_insert; /* prepared at the first step, kept: an operation
+                              * writes one per sysfs write, and parsing the
+                              * statement cost more than running it */
   gboolean sync_off; /* IOMMUCTL_JOURNAL_SYNC=off (bench only): no fsync at all */
 };
 
@@ -112,10 +116,14 @@ now_iso(void)
   return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
 }
 
-/* The schema version, written once: setting it on every open would be
- * one more write transaction (and fsync) per command. */
+/* The tables, made once: user_version 1 says they were (it is set in the
+ * same run, after them).  Reading it is one small statement; CREATE TABLE
+ * IF NOT EXISTS for four tables on every open is four more to parse, and
+ * writing the version every time would be one more write transaction (and
+ * fsync) per command.  A file at version 1 without our tables fails at its
+ * first statement (prepare() calls it damaged). */
 static gboolean
-set_user_version(IcAsJournal *j, GError **error)
+ensure_schema(IcAsJournal *j, gboolean fresh, GError **error)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(j->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
@@ -124,7 +132,31 @@ set_user_version(IcAsJournal *j, GError **error)
   sqlite3_finalize(st);
   if (version == 1)
     return TRUE;
-  return exec_sql(j, "PRAGMA user_version = 1", error);
+  /* a file that had content but no version: cut short, or its WAL lost
+   * (SQLite then sees an empty database); never make new tables over it */
+  if (!fresh)
+    return journal_corrupt(j, error, "it has no iommuctl tables (user_version %d)", version);
+  return exec_sql(j, schema_sql, error) && exec_sql(j, "PRAGMA user_version = 1", error);
+}
+
+/* The WAL and its index stay between runs and are checkpointed by SQLite's
+ * automatic checkpoint (every IC_WAL_CHECKPOINT_PAGES pages), not at every
+ * close: the last connection's close otherwise checkpoints (two more fsyncs),
+ * deletes state.db-wal and state.db-shm, and the next run creates them again
+ * (and fsyncs the directory): under TCG that was most of the time a run spent
+ * opening the journal.  Durability is unchanged: a commit is durable when its
+ * WAL frame is, and recovery reads the WAL.  The bound keeps what the next
+ * open has to read to rebuild the index small. */
+#define IC_WAL_CHECKPOINT_PAGES 64
+
+static gboolean
+keep_wal_between_runs(IcAsJournal *j, GError **error)
+{
+  int persist = 1;
+  if (sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK ||
+      sqlite3_file_control(j->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist) != SQLITE_OK)
+    return db_fail(j, error, "keep the WAL");
+  return exec_sql(j, "PRAGMA wal_autocheckpoint=" G_STRINGIFY(IC_WAL_CHECKPOINT_PAGES), error);
 }
 
 /* FULL for the commits recovery depends on (an operation's intent and
@@ -147,6 +179,8 @@ ic_as_journal_open(IcContext *ctx, gboolean create, GError **error)
   }
   if (!ic_as_state_dir_check(ctx, create, error))
     return NULL;
+  struct stat before;
+  gboolean fresh = lstat(path, &before) != 0 || before.st_size == 0;
   if (create) {
     /* SQLite would create it 0644 & ~umask, and its -wal/-shm inherit that
      * mode: under a umask of 002 the next run would refuse its own files */
@@ -169,8 +203,8 @@ ic_as_journal_open(IcContext *ctx, gboolean create, GError **error)
   g_autofree char *pragmas = g_strdup_printf("PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
                                              "PRAGMA foreign_keys=ON;",
                                              j->sync_off ? "OFF" : "NORMAL");
-  if (!exec_sql(j, pragmas, error) || !exec_sql(j, schema_sql, error) ||
-      !set_user_version(j, error)) {
+  if (!exec_sql(j, pragmas, error) || !keep_wal_between_runs(j, error) ||
+      !ensure_schema(j, fresh, error)) {
     ic_as_journal_close(j);
     return NULL;
   }
@@ -182,6 +216,7 @@ ic_as_journal_close(IcAsJournal *j)
 {
   if (j == NULL)
     return;
+  sqlite3_finalize(j->step_insert);
   if (j->db != NULL)
     sqlite3_close(j->db);
   g_free(j->path);
@@ -253,7 +288,12 @@ prepare(IcAsJournal *j, const char *sql, GError **error)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
-    db_fail(j, error, "prepare");
+    /* our own statements: a plain SQL error (no such table or column)
+     * means the tables are not the ones iommuctl made */
+    if ((sqlite3_extended_errcode(j->db) & 0xff) == SQLITE_ERROR)
+      journal_corrupt(j, error, "its tables are not iommuctl's: %s", sqlite3_errmsg(j->db));
+    else
+      db_fail(j, error, "prepare");
     return NULL;
   }
   return st;
@@ -320,9 +360,11 @@ gboolean
 ic_as_journal_step(IcAsJournal *j, guint64 op_id, const char *phase, const char *dev,
                    const char *action, const char *value, GError **error)
 {
-  g_autoptr(sqlite3_stmt) st = prepare(j, "INSERT INTO steps(op_id,n,phase,dev,action,value,at) "
-                                          "VALUES(?1,(SELECT COALESCE(MAX(n),0)+1 FROM steps "
-                                          "WHERE op_id=?1),?2,?3,?4,?5,?6)", error);
+  if (j->step_insert == NULL)
+    j->step_insert = prepare(j, "INSERT INTO steps(op_id,n,phase,dev,action,value,at) "
+                                "VALUES(?1,(SELECT COALESCE(MAX(n),0)+1 FROM steps "
+                                "WHERE op_id=?1),?2,?3,?4,?5,?6)", error);
+  sqlite3_stmt *st = j->step_insert;
   if (st == NULL)
     return FALSE;
   g_autofree char *now = now_iso();
@@ -332,7 +374,11 @@ ic_as_journal_step(IcAsJournal *j, guint64 op_id, const char *phase, const char 
   sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
   bind_text_or_null(st, 5, value);
   sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-  return step_done(j, st, error);
+  gboolean ok = step_done(j, st, error);
+  /* no pointer to these strings outlives them */
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return ok;
 }
 
 static gboolean
