@@ -117,15 +117,7 @@ enum { IC_GOBJECT_FUNCS(IC_LAZY_SLOT, IC_LAZY_SLOT_V) IC_GOBJECT_N };
 
 static const char *const gobject_names[IC_GOBJECT_N] = {
   IC_GOBJECT_FUNCS(IC_LAZY_NAME, IC_LAZY_NAME_V)};
-static gpointer gobject_slots[IC_GOBJECT_N];
-static IcLazyLib gobject_lib = {
-  .soname = IC_JSON_GLIB_SONAME,
-  .package = "libjson-glib-1.0-0",
-  .names = gobject_names,
-  .slots = gobject_slots,
-  .n = IC_GOBJECT_N,
-  .once = G_ONCE_INIT,
-};
+IC_LAZY_LIB_DEFINE(gobject_lib, IC_JSON_GLIB_SONAME, "libjson-glib-1.0-0", gobject_names, IC_GOBJECT_N);
 
 #define IC_LAZY_LIB gobject_lib
 IC_GOBJECT_FUNCS(IC_LAZY_FORWARD, IC_LAZY_FORWARD_V)

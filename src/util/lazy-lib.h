@@ -34,6 +34,16 @@ typedef struct {
  * slot INDEX. */
 gpointer ic_lazy_lib_sym(IcLazyLib *lib, guint index);
 
+/* The IcLazyLib VAR with one slot per name of NAMES (N of them). */
+#define IC_LAZY_LIB_DEFINE(var, soname_, package_, names_, n_)                                    \
+  static gpointer var##_slots[n_];                                                                \
+  static IcLazyLib var = {.soname = (soname_),                                                    \
+                          .package = (package_),                                                  \
+                          .names = (names_),                                                      \
+                          .slots = var##_slots,                                                   \
+                          .n = (n_),                                                              \
+                          .once = G_ONCE_INIT}
+
 /* Expansions of a loader's list; IC_LAZY_LIB must name its IcLazyLib. */
 #define IC_LAZY_SLOT(ret, name, params, args) IC_LAZY_##name,
 #define IC_LAZY_SLOT_V(name, params, args) IC_LAZY_##name,

@@ -90,15 +90,7 @@
 enum { IC_XML_FUNCS(IC_LAZY_SLOT, IC_LAZY_SLOT_V) IC_LAZY_xmlFree, IC_XML_N };
 
 static const char *const xml_names[IC_XML_N] = {IC_XML_FUNCS(IC_LAZY_NAME, IC_LAZY_NAME_V) "xmlFree"};
-static gpointer xml_slots[IC_XML_N];
-static IcLazyLib xml_lib = {
-  .soname = IC_XML_SONAME,
-  .package = "libxml2",
-  .names = xml_names,
-  .slots = xml_slots,
-  .n = IC_XML_N,
-  .once = G_ONCE_INIT,
-};
+IC_LAZY_LIB_DEFINE(xml_lib, IC_XML_SONAME, "libxml2", xml_names, IC_XML_N);
 
 #define IC_LAZY_LIB xml_lib
 IC_XML_FUNCS(IC_LAZY_FORWARD, IC_LAZY_FORWARD_V)
