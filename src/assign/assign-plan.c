@@ -81,42 +81,86 @@ count_wildcards(const char *pattern)
   return n;
 }
 
-char *
-ic_as_find_vfio_variant(IcContext *ctx, const char *modalias)
+/* The vfio_pci lines of modules.alias, read once per plan and only when a
+ * member needs its target: a Debian kernel's file is 1.3 MB in 26,000 lines
+ * of which one or two are vfio_pci's, and reading and splitting it for every
+ * member was 85% of `plan` of a 3-device group (13 ms instead of 2). */
+typedef struct {
+  IcContext *ctx;
+  gboolean read;
+  GPtrArray *entries; /* char *[3]: the modalias pattern, the module, NULL */
+} VfioVariants;
+
+static void
+vfio_variants_clear(VfioVariants *v)
+{
+  g_clear_pointer(&v->entries, g_ptr_array_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VfioVariants, vfio_variants_clear)
+
+/* "alias vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i* mlx5_vfio_pci" -> its
+ * pattern and module; NULL for vfio-pci's own catch-all line ("... vfio_pci"),
+ * which names the generic driver by its module name: no variant, and no
+ * driver name in sysfs. */
+static char **
+vfio_alias_entry(const char *line, gsize len)
+{
+  g_autofree char *text = g_strndup(line, len);
+  g_auto(GStrv) f = g_strsplit_set(text, " \t", 3);
+  if (f[0] == NULL || f[1] == NULL || *g_strstrip(f[1]) == '\0' || strcmp(f[1], "vfio_pci") == 0)
+    return NULL;
+  char **entry = g_new0(char *, 3);
+  entry[0] = g_strdup(f[0]);
+  entry[1] = g_strdup(f[1]);
+  return entry;
+}
+
+static GPtrArray *
+vfio_variants(VfioVariants *v)
+{
+  if (v->read)
+    return v->entries;
+  v->read = TRUE;
+  v->entries = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+  g_autofree char *abs = g_strdup_printf("/lib/modules/%s/modules.alias", ic_context_kernel_release(v->ctx));
+  g_autofree char *path = ic_context_sys_path(v->ctx, abs);
+  g_autofree char *text = NULL;
+  if (!ic_read_file(path, 64 * 1024 * 1024, &text, NULL, NULL))
+    return v->entries;
+  static const char key[] = "alias vfio_pci:";
+  for (const char *p = text; (p = strstr(p, key)) != NULL; p += strlen(key)) {
+    if (p != text && p[-1] != '\n')
+      continue;
+    const char *start = p + strlen(key);
+    char **entry = vfio_alias_entry(start, (gsize) (strchrnul(start, '\n') - start));
+    if (entry != NULL)
+      g_ptr_array_add(v->entries, entry);
+  }
+  return v->entries;
+}
+
+/* The variant driver whose pattern matches the device's modalias with the
+ * fewest wildcards, or NULL. */
+static char *
+find_vfio_variant(VfioVariants *v, const char *modalias)
 {
   if (modalias == NULL || !g_str_has_prefix(modalias, "pci:"))
     return NULL;
-  g_autofree char *abs = g_strdup_printf("/lib/modules/%s/modules.alias", ic_context_kernel_release(ctx));
-  g_autofree char *path = ic_context_sys_path(ctx, abs);
-  g_autofree char *text = NULL;
-  if (!ic_read_file(path, 64 * 1024 * 1024, &text, NULL, NULL))
-    return NULL;
   const char *id = modalias + strlen("pci:");
-  char *best = NULL;
+  GPtrArray *entries = vfio_variants(v);
+  const char *best = NULL;
   guint best_wild = G_MAXUINT;
-  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-  for (char **l = lines; *l; l++) {
-    /* "alias vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i* mlx5_vfio_pci" */
-    if (!g_str_has_prefix(*l, "alias vfio_pci:"))
+  for (guint i = 0; i < entries->len; i++) {
+    char **e = entries->pdata[i];
+    if (fnmatch(e[0], id, 0) != 0)
       continue;
-    g_auto(GStrv) f = g_strsplit_set(*l + strlen("alias vfio_pci:"), " \t", 3);
-    if (f[0] == NULL || f[1] == NULL || *f[1] == '\0')
-      continue;
-    /* vfio-pci's own catch-all line ("alias vfio_pci:v*d*sv*sd*bc*sc*i*
-     * vfio_pci") names the generic driver by its module name, which is no
-     * variant and no driver name in sysfs */
-    if (g_strcmp0(g_strstrip(f[1]), "vfio_pci") == 0)
-      continue;
-    if (fnmatch(f[0], id, 0) != 0)
-      continue;
-    guint wild = count_wildcards(f[0]);
+    guint wild = count_wildcards(e[0]);
     if (wild < best_wild) {
-      g_free(best);
-      best = g_strdup(g_strstrip(f[1]));
+      best = e[1];
       best_wild = wild;
     }
   }
-  return best;
+  return g_strdup(best);
 }
 
 gboolean
@@ -154,8 +198,8 @@ is_bridge_class(gint64 cls)
 }
 
 static IcAssignMember *
-classify(IcContext *ctx, IcAsHostView *view, const char *dev, guint group, const char *driver_request,
-         GPtrArray *warnings)
+classify(IcContext *ctx, IcAsHostView *view, VfioVariants *variants, const char *dev, guint group,
+         const char *driver_request, GPtrArray *warnings)
 {
   IcAssignMember *m = g_new0(IcAssignMember, 1);
   (void) ic_pci_addr_parse(dev, &m->addr, NULL);
@@ -169,34 +213,29 @@ classify(IcContext *ctx, IcAsHostView *view, const char *dev, guint group, const
   m->reset_method = g_strdup(facts.reset_method);
   m->holds_root = facts.holds_root;
 
-  if (driver_request != NULL)
-    m->target_driver = g_strdup(driver_request);
-  else {
-    g_autofree char *variant = ic_as_find_vfio_variant(ctx, facts.modalias);
-    m->target_driver = g_strdup(variant ? variant : "vfio-pci");
-  }
-
   if (is_bridge_class(ic_as_read_class(ctx, dev)) || facts.is_bridge) {
     m->action = IC_ASSIGN_BRIDGE_OK;
     m->reason = g_strdup_printf("bridge/port on %s: stays with the host, it does not break the "
                                 "group's isolation", m->driver ? m->driver : "no driver");
-    g_clear_pointer(&m->target_driver, g_free);
     g_clear_pointer(&m->reset_method, g_free);
   } else if (ic_as_is_vfio_driver(m->driver)) {
     m->action = IC_ASSIGN_KEEP;
     m->reason = g_strdup_printf("already on %s", m->driver);
-    g_free(m->target_driver);
     m->target_driver = g_strdup(m->driver);
   } else if (m->driver == NULL) {
     m->action = IC_ASSIGN_KEEP;
     m->reason = g_strdup("no driver bound: the group stays viable without touching it");
-    g_clear_pointer(&m->target_driver, g_free);
-  } else if (facts.host_use != NULL) {
-    m->action = IC_ASSIGN_BLOCKED;
-    m->reason = g_strdup(facts.host_use);
   } else {
-    m->action = IC_ASSIGN_DETACH;
-    m->reason = g_strdup_printf("endpoint on host driver %s", m->driver);
+    if (facts.host_use != NULL) {
+      m->action = IC_ASSIGN_BLOCKED;
+      m->reason = g_strdup(facts.host_use);
+    } else {
+      m->action = IC_ASSIGN_DETACH;
+      m->reason = g_strdup_printf("endpoint on host driver %s", m->driver);
+    }
+    m->target_driver = driver_request ? g_strdup(driver_request) : find_vfio_variant(variants, facts.modalias);
+    if (m->target_driver == NULL)
+      m->target_driver = g_strdup("vfio-pci");
   }
   if (facts.acs_warning != NULL) {
     g_autofree char *w = g_strdup(facts.acs_warning);
@@ -218,8 +257,8 @@ compare_groups(gconstpointer a, gconstpointer b)
 }
 
 static IcAssignGroup *
-plan_group(IcContext *ctx, IcAsHostView *view, guint number, const char *driver_request,
-           GPtrArray *warnings, GError **error)
+plan_group(IcContext *ctx, IcAsHostView *view, VfioVariants *variants, guint number,
+           const char *driver_request, GPtrArray *warnings, GError **error)
 {
   g_autoptr(GPtrArray) names = ic_as_host_group_members(view, number, error);
   if (names == NULL)
@@ -230,7 +269,7 @@ plan_group(IcContext *ctx, IcAsHostView *view, guint number, const char *driver_
   g->vfio_node = g_strdup_printf("/dev/vfio/%u", number);
   gboolean blocked = FALSE;
   for (guint i = 0; i < names->len; i++) {
-    IcAssignMember *m = classify(ctx, view, names->pdata[i], number, driver_request, warnings);
+    IcAssignMember *m = classify(ctx, view, variants, names->pdata[i], number, driver_request, warnings);
     /* the node exists once a member is on vfio; a blocked member means the
      * plan does not run (without --force), so it will not appear */
     if (m->action == IC_ASSIGN_DETACH || (m->action == IC_ASSIGN_KEEP && m->target_driver))
@@ -282,8 +321,9 @@ ic_assign_plan_new(IcContext *ctx, const IcPciAddr *addrs, guint n_addrs, const 
   g_autoptr(IcAssignPlan) plan = g_new0(IcAssignPlan, 1);
   plan->groups = g_ptr_array_new_with_free_func((GDestroyNotify) group_free);
   plan->warnings = g_ptr_array_new_with_free_func(g_free);
+  g_auto(VfioVariants) variants = {.ctx = ctx};
   for (guint k = 0; k < numbers->len; k++) {
-    IcAssignGroup *g = plan_group(ctx, view, g_array_index(numbers, guint, k), driver,
+    IcAssignGroup *g = plan_group(ctx, view, &variants, g_array_index(numbers, guint, k), driver,
                                   plan->warnings, error);
     if (g == NULL)
       return NULL;

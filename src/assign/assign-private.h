@@ -144,10 +144,6 @@ gboolean ic_as_check_iommu(IcContext *ctx, GError **error);
 /* The target driver is loaded (loading the module on a real host). */
 gboolean ic_as_check_driver_available(IcContext *ctx, const char *driver, GError **error);
 
-/* vfio variant driver for a device modalias ("pci:v...") from
- * <root>/lib/modules/<rel>/modules.alias, or NULL. */
-char *ic_as_find_vfio_variant(IcContext *ctx, const char *modalias);
-
 void ic_as_report_add(IcAssignReport *report, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 IcAssignReport *ic_as_report_new(void);
 
