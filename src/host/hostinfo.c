@@ -183,26 +183,25 @@ static void
 load_modules(IcInventory *inv)
 {
   IcHostInfo *h = &inv->host;
-  g_autofree char *rel_dep = g_strdup_printf("/lib/modules/%s/modules.dep", h->kernel_release);
   g_autofree char *rel_bi = g_strdup_printf("/lib/modules/%s/modules.builtin", h->kernel_release);
-  g_autofree char *dep_path = ic_context_sys_path(inv->ctx, rel_dep);
   g_autofree char *bi_path = ic_context_sys_path(inv->ctx, rel_bi);
-  g_autofree char *dep = NULL, *builtin = NULL;
-  (void) ic_read_file(dep_path, 64 << 20, &dep, NULL, NULL);
+  g_autofree char *builtin = NULL;
   (void) ic_read_file(bi_path, 16 << 20, &builtin, NULL, NULL);
   module_lookup(builtin, "vfio", &h->vfio_builtin);
   module_lookup(builtin, "vfio-pci", &h->vfio_pci_builtin);
-  h->vfio_available = h->vfio_builtin;
-  h->vfio_pci_available = h->vfio_pci_builtin;
-  module_lookup(dep, "vfio", &h->vfio_available);
-  module_lookup(dep, "vfio-pci", &h->vfio_pci_available);
   /* a loaded module is available even without modules.dep (initramfs-only
    * systems, the test guests) */
-  if (sys_exists(inv->ctx, "/sys/module/vfio"))
-    h->vfio_available = TRUE;
-  if (sys_exists(inv->ctx, "/sys/module/vfio_pci"))
-    h->vfio_pci_available = TRUE;
-  if (dep == NULL && !(h->vfio_available && h->vfio_pci_available))
+  h->vfio_available = h->vfio_builtin || sys_exists(inv->ctx, "/sys/module/vfio");
+  h->vfio_pci_available = h->vfio_pci_builtin || sys_exists(inv->ctx, "/sys/module/vfio_pci");
+  if (h->vfio_available && h->vfio_pci_available)
+    return; /* modules.dep (half a megabyte) could only say the same */
+  g_autofree char *rel_dep = g_strdup_printf("/lib/modules/%s/modules.dep", h->kernel_release);
+  g_autofree char *dep_path = ic_context_sys_path(inv->ctx, rel_dep);
+  g_autofree char *dep = NULL;
+  (void) ic_read_file(dep_path, 64 << 20, &dep, NULL, NULL);
+  module_lookup(dep, "vfio", &h->vfio_available);
+  module_lookup(dep, "vfio-pci", &h->vfio_pci_available);
+  if (dep == NULL)
     ic_host_note(h, "cannot read %s; vfio module availability unknown", dep_path);
 }
 
