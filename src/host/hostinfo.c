@@ -179,14 +179,23 @@ module_lookup(const char *text, const char *base, gboolean *found)
     *found = TRUE;
 }
 
+/* <root>/lib/modules/<release>/NAME, or NULL; its path in *path. */
+static char *
+read_modules_file(IcInventory *inv, const char *name, gsize max_size, char **path)
+{
+  g_autofree char *rel = g_strdup_printf("/lib/modules/%s/%s", inv->host.kernel_release, name);
+  *path = ic_context_sys_path(inv->ctx, rel);
+  char *text = NULL;
+  (void) ic_read_file(*path, max_size, &text, NULL, NULL);
+  return text;
+}
+
 static void
 load_modules(IcInventory *inv)
 {
   IcHostInfo *h = &inv->host;
-  g_autofree char *rel_bi = g_strdup_printf("/lib/modules/%s/modules.builtin", h->kernel_release);
-  g_autofree char *bi_path = ic_context_sys_path(inv->ctx, rel_bi);
-  g_autofree char *builtin = NULL;
-  (void) ic_read_file(bi_path, 16 << 20, &builtin, NULL, NULL);
+  g_autofree char *bi_path = NULL;
+  g_autofree char *builtin = read_modules_file(inv, "modules.builtin", 16 << 20, &bi_path);
   module_lookup(builtin, "vfio", &h->vfio_builtin);
   module_lookup(builtin, "vfio-pci", &h->vfio_pci_builtin);
   /* a loaded module is available even without modules.dep (initramfs-only
@@ -195,10 +204,8 @@ load_modules(IcInventory *inv)
   h->vfio_pci_available = h->vfio_pci_builtin || sys_exists(inv->ctx, "/sys/module/vfio_pci");
   if (h->vfio_available && h->vfio_pci_available)
     return; /* modules.dep (half a megabyte) could only say the same */
-  g_autofree char *rel_dep = g_strdup_printf("/lib/modules/%s/modules.dep", h->kernel_release);
-  g_autofree char *dep_path = ic_context_sys_path(inv->ctx, rel_dep);
-  g_autofree char *dep = NULL;
-  (void) ic_read_file(dep_path, 64 << 20, &dep, NULL, NULL);
+  g_autofree char *dep_path = NULL;
+  g_autofree char *dep = read_modules_file(inv, "modules.dep", 64 << 20, &dep_path);
   module_lookup(dep, "vfio", &h->vfio_available);
   module_lookup(dep, "vfio-pci", &h->vfio_pci_available);
   if (dep == NULL)
