@@ -87,8 +87,7 @@ count_wildcards(const char *pattern)
  * member was 85% of `plan` of a 3-device group (13 ms instead of 2). */
 typedef struct {
   IcContext *ctx;
-  gboolean read;
-  GPtrArray *entries; /* char *[3]: the modalias pattern, the module, NULL */
+  GPtrArray *entries; /* GStrv: the modalias pattern, the module; NULL until read */
 } VfioVariants;
 
 static void
@@ -98,32 +97,27 @@ vfio_variants_clear(VfioVariants *v)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VfioVariants, vfio_variants_clear)
 
-/* "alias vfio_pci:v000015B3d0000101Esv*sd*bc*sc*i* mlx5_vfio_pci" -> its
- * pattern and module; NULL for vfio-pci's own catch-all line ("... vfio_pci"),
- * which names the generic driver by its module name: no variant, and no
- * driver name in sysfs. */
-static char **
+/* "v000015B3d0000101Esv*sd*bc*sc*i* mlx5_vfio_pci" (what follows "alias
+ * vfio_pci:") -> its pattern and module; NULL for vfio-pci's own catch-all
+ * line ("... vfio_pci"), which names the generic driver by its module name:
+ * no variant, and no driver name in sysfs. */
+static GStrv
 vfio_alias_entry(const char *line, gsize len)
 {
   g_autofree char *text = g_strndup(line, len);
   g_auto(GStrv) f = g_strsplit_set(text, " \t", 3);
   if (f[0] == NULL || f[1] == NULL || *g_strstrip(f[1]) == '\0' || strcmp(f[1], "vfio_pci") == 0)
     return NULL;
-  char **entry = g_new0(char *, 3);
-  entry[0] = g_strdup(f[0]);
-  entry[1] = g_strdup(f[1]);
-  return entry;
+  return g_steal_pointer(&f);
 }
 
 static GPtrArray *
 vfio_variants(VfioVariants *v)
 {
-  if (v->read)
+  if (v->entries != NULL)
     return v->entries;
-  v->read = TRUE;
   v->entries = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
-  g_autofree char *abs = g_strdup_printf("/lib/modules/%s/modules.alias", ic_context_kernel_release(v->ctx));
-  g_autofree char *path = ic_context_sys_path(v->ctx, abs);
+  g_autofree char *path = ic_context_modules_path(v->ctx, "modules.alias");
   g_autofree char *text = NULL;
   if (!ic_read_file(path, 64 * 1024 * 1024, &text, NULL, NULL))
     return v->entries;
@@ -132,7 +126,7 @@ vfio_variants(VfioVariants *v)
     if (p != text && p[-1] != '\n')
       continue;
     const char *start = p + strlen(key);
-    char **entry = vfio_alias_entry(start, (gsize) (strchrnul(start, '\n') - start));
+    GStrv entry = vfio_alias_entry(start, (gsize) (strchrnul(start, '\n') - start));
     if (entry != NULL)
       g_ptr_array_add(v->entries, entry);
   }

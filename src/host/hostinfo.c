@@ -183,8 +183,7 @@ module_lookup(const char *text, const char *base, gboolean *found)
 static char *
 read_modules_file(IcInventory *inv, const char *name, gsize max_size, char **path)
 {
-  g_autofree char *rel = g_strdup_printf("/lib/modules/%s/%s", inv->host.kernel_release, name);
-  *path = ic_context_sys_path(inv->ctx, rel);
+  *path = ic_context_modules_path(inv->ctx, name);
   char *text = NULL;
   (void) ic_read_file(*path, max_size, &text, NULL, NULL);
   return text;

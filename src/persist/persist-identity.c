@@ -162,9 +162,7 @@ ic_ps_find_identity(IcContext *ctx, guint vendor, guint device, guint sv, guint 
 gboolean
 ic_ps_vfio_pci_builtin(IcContext *ctx)
 {
-  g_autofree char *abs = g_strdup_printf("/lib/modules/%s/modules.builtin",
-                                         ic_context_kernel_release(ctx));
-  g_autofree char *path = ic_context_sys_path(ctx, abs);
+  g_autofree char *path = ic_context_modules_path(ctx, "modules.builtin");
   g_autofree char *text = NULL;
   if (!ic_read_file(path, 8 << 20, &text, NULL, NULL))
     return FALSE;

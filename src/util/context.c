@@ -147,6 +147,13 @@ ic_context_read_kernel_release(IcContext *ctx, const char **out, GError **error)
   return TRUE;
 }
 
+char *
+ic_context_modules_path(IcContext *ctx, const char *name)
+{
+  g_autofree char *abs = g_strdup_printf("/lib/modules/%s/%s", ic_context_kernel_release(ctx), name);
+  return ic_context_sys_path(ctx, abs);
+}
+
 const char *
 ic_context_kernel_release(IcContext *ctx)
 {

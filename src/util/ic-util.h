@@ -91,6 +91,8 @@ gboolean ic_write_attr(const char *path, const char *value, GError **error);
  * the file.  ic_context_kernel_release() returns "unknown" then. */
 struct IcContext;
 gboolean ic_context_read_kernel_release(struct IcContext *ctx, const char **out, GError **error);
+/* <root>/lib/modules/<release>/NAME (newly allocated). */
+char *ic_context_modules_path(struct IcContext *ctx, const char *name);
 
 /* mkdir -p with mode. */
 gboolean ic_mkdir_p(const char *path, int mode, GError **error);
