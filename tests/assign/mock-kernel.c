@@ -20,6 +20,9 @@
  *           ids grabs the device (ignoring driver_override)
  *   kill    the write takes effect, then the process gets SIGKILL
  * IC_MOCK_LOG=FILE appends "N path value [fault]" per intercepted write.
+ * IC_MOCK_KEEP_PRELOAD=1 leaves LD_PRELOAD set (see below), for profiling:
+ * valgrind's launcher is itself a dynamically linked program, loads the mock
+ * first and would otherwise drop it before iommuctl starts.
  *
  * Driver table FIXTURE/mock/drivers: "NAME VVVV:DDDD ..." per line, '*' as a
  * wildcard ID; a driver without IDs (vfio-pci) binds only via override. */
@@ -73,7 +76,9 @@ init_real(void)
 __attribute__((constructor)) static void
 mock_scope_to_this_process(void)
 {
-  unsetenv("LD_PRELOAD");
+  const char *keep = getenv("IC_MOCK_KEEP_PRELOAD");
+  if (keep == NULL || strcmp(keep, "1") != 0)
+    unsetenv("LD_PRELOAD");
 }
 
 static const char *
