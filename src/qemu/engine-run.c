@@ -34,14 +34,48 @@ ic_run_stop_to_string(IcRunStop stop)
 
 /* ---- one domain ------------------------------------------------------------ */
 
+/* What the lifecycle callback reads and writes.  libvirt runs the callback
+ * on its event loop thread without its own lock held, and a deregistration
+ * that meets a callback in flight only marks it, calling the free function
+ * once the callback has returned: so this is reference counted, one
+ * reference held by libvirt's registration, and outlives the IcRunVirt that
+ * made it when a stop event is being delivered as the domain is destroyed. */
+typedef struct {
+  const IcLibvirtSyms *v; /* the engine's */
+  GMutex lock;
+  char *name;     /* the domain's name, to match events (registered before it exists) */
+  IcRunStop stop; /* what the lifecycle callback saw */
+} RunEvents;
+
+static void
+run_events_clear(gpointer p)
+{
+  RunEvents *e = p;
+  g_mutex_clear(&e->lock);
+  g_free(e->name);
+}
+
+static void
+run_events_release(void *p)
+{
+  g_atomic_rc_box_release_full(p, run_events_clear);
+}
+
+static void
+run_events_set_name(RunEvents *e, const char *name)
+{
+  g_mutex_lock(&e->lock);
+  g_free(e->name);
+  e->name = g_strdup(name);
+  g_mutex_unlock(&e->lock);
+}
+
 struct IcRunVirt {
   const IcLibvirtSyms *v; /* the engine's */
   virConnectPtr conn;
   virDomainPtr dom;
-  char *name;           /* the domain's name, to match events (registered before it exists) */
   int callback_id;      /* -1: none */
-  GMutex lock;
-  IcRunStop event_stop; /* what the lifecycle callback saw */
+  RunEvents *events;    /* our reference */
 };
 
 static IcRunStop
@@ -64,15 +98,14 @@ static int
 on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
   (void) conn;
-  IcRunVirt *rv = opaque;
-  const char *name = rv->v->virDomainGetName(dom);
+  RunEvents *e = opaque;
+  const char *name = e->v->virDomainGetName(dom);
   IcRunStop stop = stop_from_event(event, detail);
-  g_mutex_lock(&rv->lock);
+  g_mutex_lock(&e->lock);
   /* the first stop is the reason: a crash followed by our destroy is a crash */
-  if (name != NULL && g_strcmp0(name, rv->name) == 0 && stop != IC_RUN_STOP_NONE &&
-      rv->event_stop == IC_RUN_STOP_NONE)
-    rv->event_stop = stop;
-  g_mutex_unlock(&rv->lock);
+  if (name != NULL && g_strcmp0(name, e->name) == 0 && stop != IC_RUN_STOP_NONE && e->stop == IC_RUN_STOP_NONE)
+    e->stop = stop;
+  g_mutex_unlock(&e->lock);
   return 0;
 }
 
@@ -90,7 +123,9 @@ ic_run_virt_open(const IcQemuEngine *engine, GError **error)
   rv->v = v;
   rv->conn = conn;
   rv->callback_id = -1;
-  g_mutex_init(&rv->lock);
+  rv->events = g_atomic_rc_box_new0(RunEvents);
+  rv->events->v = v;
+  g_mutex_init(&rv->events->lock);
   return rv;
 }
 
@@ -110,22 +145,22 @@ ic_run_virt_free(IcRunVirt *rv)
     rv->v->virDomainFree(rv->dom);
   }
   rv->v->virConnectClose(rv->conn);
-  g_mutex_clear(&rv->lock);
-  g_free(rv->name);
+  run_events_release(rv->events);
   g_free(rv);
 }
 
 gboolean
 ic_run_virt_start(IcRunVirt *rv, const char *name, const char *xml, GError **error)
 {
-  g_mutex_lock(&rv->lock);
-  g_free(rv->name);
-  rv->name = g_strdup(name);
-  g_mutex_unlock(&rv->lock);
-  /* registered before the start: a guest that stops at once is not missed */
+  run_events_set_name(rv->events, name);
+  /* registered before the start: a guest that stops at once is not missed;
+   * the registration holds a reference, dropped by libvirt (not on failure) */
+  RunEvents *ref = g_atomic_rc_box_acquire(rv->events);
   rv->callback_id = rv->v->virConnectDomainEventRegisterAny(rv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                            VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), rv, NULL);
+                                                            VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), ref,
+                                                            run_events_release);
   if (rv->callback_id < 0) {
+    run_events_release(ref);
     g_set_error(error, IC_ERROR, IC_ERROR_FAILED, "cannot register libvirt's lifecycle callback: %s", last_error(rv->v));
     return FALSE;
   }
@@ -139,12 +174,8 @@ ic_run_virt_start(IcRunVirt *rv, const char *name, const char *xml, GError **err
   }
   /* libvirt may have normalised the name; events carry its spelling */
   const char *actual = rv->v->virDomainGetName(rv->dom);
-  if (actual != NULL && g_strcmp0(actual, name) != 0) {
-    g_mutex_lock(&rv->lock);
-    g_free(rv->name);
-    rv->name = g_strdup(actual);
-    g_mutex_unlock(&rv->lock);
-  }
+  if (actual != NULL && g_strcmp0(actual, name) != 0)
+    run_events_set_name(rv->events, actual);
   return TRUE;
 }
 
@@ -164,9 +195,9 @@ ic_run_virt_active(IcRunVirt *rv)
 IcRunStop
 ic_run_virt_stopped(IcRunVirt *rv, gboolean poll_state)
 {
-  g_mutex_lock(&rv->lock);
-  IcRunStop stop = rv->event_stop;
-  g_mutex_unlock(&rv->lock);
+  g_mutex_lock(&rv->events->lock);
+  IcRunStop stop = rv->events->stop;
+  g_mutex_unlock(&rv->events->lock);
   if (stop != IC_RUN_STOP_NONE || !poll_state || rv->dom == NULL)
     return stop;
   /* the fallback when an event was lost: a transient domain that stopped
