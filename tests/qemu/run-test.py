@@ -68,6 +68,12 @@ def run(root, xml, *args, debug=None):
                           timeout=120)
 
 
+def said(p):
+    """A run's exit status and output, for a failed check's detail (a status
+    below 0 is the signal that killed it)."""
+    return "exit status %s\n--- stdout\n%s--- stderr\n%s" % (p.returncode, p.stdout, p.stderr)
+
+
 def journal(root):
     """(kind, state) of every operation, and the devices iommuctl still holds."""
     db = os.path.join(root, "state", "state.db")
@@ -96,7 +102,7 @@ def handed_xml(stdout):
 
 def check_given_back(root, p, what, ops):
     c.ok(on_host(root), what + ": group 2 back on its host drivers, no group split",
-         str({d: sk.driver(root, d) for d in GROUP2}) + "\n" + p.stdout + p.stderr)
+         str({d: sk.driver(root, d) for d in GROUP2}) + "\n" + said(p))
     got_ops, held = journal(root)
     c.ok(got_ops == ops and held == [], what + ": the journal has %s and holds nothing" % ops,
          "ops %s, held %s" % (got_ops, held))
@@ -109,7 +115,7 @@ DONE = [("detach", "done"), ("reattach", "done")]
 root = sk.make_fixture(os.path.join(tmp, "dry"))
 before = sk.state_of(root)
 p = run(root, xml, "--dry-run")
-c.ok(p.returncode == 0, "dry run exits 0", p.stdout + p.stderr)
+c.ok(p.returncode == 0, "dry run exits 0", said(p))
 for bdf in GROUP2:
     c.ok("would: group 2: %s" % bdf in p.stdout, "dry run shows group 2 member %s" % bdf, p.stdout)
 c.ok("0000:02:02.0 (virtio-pci): detach, not in the domain: bound to vfio-pci so the group is not split, "
@@ -126,7 +132,7 @@ c.ok(p.returncode == 2 and "--json is not supported by run" in p.stderr, "run --
 # ---- clean guest shutdown: exit 0, whole group detached, managed='no' ----
 root = sk.make_fixture(os.path.join(tmp, "clean"))
 p = run(root, xml, debug="guest-shutdown")
-c.ok(p.returncode == 0, "clean guest shutdown: exit 0", p.stdout + p.stderr)
+c.ok(p.returncode == 0, "clean guest shutdown: exit 0", said(p))
 for bdf in GROUP2:
     c.ok("%s (group 2): %s -> vfio-pci" % (bdf, HOST_DRIVERS[bdf]) in p.stdout,
          "clean: %s (whole group) was moved to vfio-pci" % bdf, p.stdout)
@@ -143,14 +149,14 @@ check_given_back(root, p, "clean", DONE)
 root = sk.make_fixture(os.path.join(tmp, "refused"))
 p = run(root, domain(os.path.join(tmp, "dup.xml"), name="test"))
 c.ok(p.returncode == 3 and "libvirt did not start the domain" in p.stderr and "already exists" in p.stderr,
-     "start refused by libvirt: exit 3 with libvirt's reason", p.stdout + p.stderr)
+     "start refused by libvirt: exit 3 with libvirt's reason", said(p))
 check_given_back(root, p, "start refused", DONE)
 
 # ---- error after the detach ----
 root = sk.make_fixture(os.path.join(tmp, "after-detach"))
 p = run(root, xml, debug="fail-after-detach")
 c.ok(p.returncode == 3 and "failure injected after the detach" in p.stderr, "error after detach: exit 3",
-     p.stdout + p.stderr)
+     said(p))
 c.ok("started" not in p.stdout, "error after detach: the domain was not started", p.stdout)
 check_given_back(root, p, "error after detach", DONE)
 
@@ -158,7 +164,7 @@ check_given_back(root, p, "error after detach", DONE)
 root = sk.make_fixture(os.path.join(tmp, "after-start"))
 p = run(root, xml, debug="fail-after-start")
 c.ok(p.returncode == 3 and "failure injected after the start" in p.stderr, "error after start: exit 3",
-     p.stdout + p.stderr)
+     said(p))
 out_lines = p.stdout.splitlines()
 i_start = next((i for i, l in enumerate(out_lines) if "started" in l), None)
 i_back = next((i for i, l in enumerate(out_lines) if "vfio-pci -> e1000" in l), None)
@@ -194,7 +200,7 @@ root = sk.make_fixture(os.path.join(tmp, "predetached"))
 sk.run(root, "detach", HOSTDEV, check=0)
 p = run(root, xml, debug="guest-shutdown")
 c.ok(p.returncode == 0 and "on vfio-pci already: run leaves them there" in p.stdout,
-     "pre-detached: run starts and says it leaves the groups", p.stdout + p.stderr)
+     "pre-detached: run starts and says it leaves the groups", said(p))
 c.ok({d: sk.driver(root, d) for d in GROUP2} == {d: "vfio-pci" for d in GROUP2} and journal(root) == (
      [("detach", "done")], sorted(GROUP2)), "pre-detached: the group is still on vfio-pci, the journal still holds it",
      str(journal(root)))
