@@ -191,7 +191,7 @@ so, se = proc.communicate(timeout=60)
 p = subprocess.CompletedProcess(proc.args, proc.returncode, "".join(seen) + so, se)
 c.ok(running_state == {d: "vfio-pci" for d in GROUP2}, "SIGTERM: the whole group is on vfio-pci while the domain runs",
      str(running_state) + "\n" + p.stdout + p.stderr)
-c.ok(p.returncode == 128 + signal.SIGTERM, "SIGTERM: exit 143", "%s\n%s%s" % (p.returncode, p.stdout, p.stderr))
+c.ok(p.returncode == 128 + signal.SIGTERM, "SIGTERM: exit 143", said(p))
 c.ok("asking the guest to shut down" in p.stdout, "SIGTERM: forwarded as a graceful shutdown", p.stdout)
 check_given_back(root, p, "SIGTERM", DONE)
 
@@ -211,7 +211,7 @@ def refused(name, path, args, want_rc, want_text):
     before = sk.state_of(root)
     p = run(root, path, *args)
     c.ok(p.returncode == want_rc and want_text in p.stdout + p.stderr, "%s: refused (exit %d)" % (name, want_rc),
-         "%s\n%s%s" % (p.returncode, p.stdout, p.stderr))
+         said(p))
     c.ok(sk.state_of(root) == before and journal(root) == ([], []), name + ": no device changed, nothing journaled")
 
 refused("lint", domain(os.path.join(tmp, "lint.xml"), iommu="intremap='on' eim='on' aw_bits='40'"), [], 1,
